@@ -16,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Kept for gRPC server reflection, so `grpcurl` works without the .proto files.
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out_dir.join("sluice_descriptor.bin"), descriptors.encode_to_vec())?;
+    fs::write(
+        out_dir.join("sluice_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
 
     tonic_prost_build::configure().compile_fds(descriptors)?;
     Ok(())

@@ -1,8 +1,9 @@
 //! The one protobuf definition of Sluice (package `sluice.v1`), compiled for the
 //! ingress, the control plane and the command line, and the identifier formats they
-//! share.
+//! share: identifier spellings and the hashing of URL secrets and API keys.
 
 pub mod ids;
+pub mod secrets;
 
 /// Generated messages, clients and servers of package `sluice.v1`.
 pub mod v1 {
