@@ -1,0 +1,171 @@
+//! Our own faults are 503 with Retry-After, a 200 always means stored, and creating
+//! executions is idempotent on the request id.
+
+use std::time::Duration;
+
+use sluice_proto::v1::{self, create_execution_response::Outcome};
+
+use crate::harness::{Options, Request, Setup, Stack};
+
+fn assert_retry_later(response: &crate::harness::Response) {
+    assert_eq!(response.status, 503, "{:?}", response.body);
+    assert_eq!(response.detail(), "Service unavailable, retry later");
+    let retry_after: u64 = response
+        .header("retry-after")
+        .expect("a 503 carries Retry-After")
+        .parse()
+        .expect("Retry-After is a number of seconds");
+    assert!(retry_after >= 1);
+}
+
+#[tokio::test]
+async fn control_plane_down_is_503_and_recovers() {
+    let mut stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+    assert_eq!(
+        stack
+            .send(Request::post(&webhook.path).json("{}"))
+            .await
+            .status,
+        200
+    );
+
+    stack.stop_control().await;
+    let response = stack.send(Request::post(&webhook.path).json("{}")).await;
+    assert_retry_later(&response);
+
+    stack.restart_control().await;
+    let mut status = 0;
+    for _ in 0..50 {
+        status = stack
+            .send(Request::post(&webhook.path).json("{}"))
+            .await
+            .status
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the ingress reconnects by itself");
+    assert_eq!(stack.stored_executions().await, 2);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn database_down_is_503_never_200_and_recovers() {
+    let stack = Stack::start_with(Options {
+        database_proxy: true,
+        ..Options::default()
+    })
+    .await;
+    let webhook = stack.webhook(Setup::default()).await;
+    let proxy = stack.proxy.as_ref().unwrap();
+
+    let mut accepted = 0;
+    proxy.cut();
+    for _ in 0..5 {
+        let response = stack
+            .send(Request::post(&webhook.path).json(r#"{"during":"outage"}"#))
+            .await;
+        if response.status == 200 {
+            accepted += 1;
+        } else {
+            assert_retry_later(&response);
+        }
+    }
+
+    proxy.restore();
+    let mut recovered = false;
+    for _ in 0..100 {
+        let response = stack
+            .send(Request::post(&webhook.path).json(r#"{"after":"outage"}"#))
+            .await;
+        if response.status == 200 {
+            accepted += 1;
+            recovered = true;
+            break;
+        }
+        assert_retry_later(&response);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "requests succeed again once the database is back"
+    );
+    assert_eq!(
+        stack.stored_executions().await,
+        accepted,
+        "every 200 is stored and nothing else is"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn create_execution_is_idempotent_on_the_request_id() {
+    let stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+    let mut control = stack.ingress_control.clone();
+    let config = control
+        .get_webhook_config(v1::GetWebhookConfigRequest {
+            workflow_id: webhook.workflow_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let request = v1::CreateExecutionRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        workflow_id: config.workflow_id.clone(),
+        webhook_id: config.webhook_id.clone(),
+        triggers: vec![b"{\"n\":1}".to_vec(), Vec::new()],
+        received_at: Some(std::time::SystemTime::now().into()),
+        client_ip: "127.0.0.1".to_owned(),
+        method: "POST".to_owned(),
+        media_type: "application/x-ndjson".to_owned(),
+        api_key_used: false,
+    };
+    let first = control
+        .create_execution(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let again = control
+        .create_execution(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.outcome(), Outcome::Created);
+    assert_eq!(again.outcome(), Outcome::Created);
+    assert_eq!(first.wf_exec_ids.len(), 2);
+    assert_eq!(first.wf_exec_ids, again.wf_exec_ids);
+    assert_eq!(stack.stored_executions().await, 2);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn webhook_switched_offline_is_enforced_at_once() {
+    let stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+    assert_eq!(
+        stack
+            .send(Request::post(&webhook.path).json("{}"))
+            .await
+            .status,
+        200
+    );
+    stack
+        .admin
+        .clone()
+        .update_webhook(v1::UpdateWebhookRequest {
+            workflow_id: webhook.workflow_id.clone(),
+            status: Some("offline".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let response = stack.send(Request::post(&webhook.path).json("{}")).await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.detail(), "Webhook is offline");
+    assert_eq!(stack.stored_executions().await, 1);
+    stack.stop().await;
+}

@@ -1,0 +1,170 @@
+//! The whole system for one test: a fresh database, the control plane and the ingress,
+//! each serving on its own loopback socket exactly as in production.
+
+use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
+
+use sluice_proto::v1::{admin_client::AdminClient, ingress_control_client::IngressControlClient};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+
+use super::{database, proxy::Proxy};
+
+/// The signing secret every test stack derives URL secrets from.
+pub const SIGNING_SECRET: &str = "test-signing-secret";
+
+/// What a test may change about the stack before it starts.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub ingress: sluice_ingress::Config,
+    /// Route the control plane's database connections through a `Proxy` the test can
+    /// cut.
+    pub database_proxy: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            ingress: sluice_ingress::Config {
+                control_timeout: Duration::from_secs(3),
+                ..sluice_ingress::Config::default()
+            },
+            database_proxy: false,
+        }
+    }
+}
+
+/// A running service, stopped by `stop`.
+struct Service {
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Service {
+    async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(20), &mut self.task)
+            .await
+            .expect("service drains within 20 s")
+            .expect("service task does not panic")
+            .expect("service returns cleanly");
+    }
+}
+
+pub struct Stack {
+    pub database_url: String,
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub admin: AdminClient<Channel>,
+    pub ingress_control: IngressControlClient<Channel>,
+    /// Present when the stack was started with `database_proxy`.
+    pub proxy: Option<Proxy>,
+    control_config: sluice_control::Config,
+    control: Option<Service>,
+    ingress: Option<Service>,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let database_url = database::fresh().await;
+        let (proxy, control_database_url) = if options.database_proxy {
+            let proxy = Proxy::start(database::server_addr(&database_url)).await;
+            let url = database::with_addr(&database_url, proxy.addr);
+            (Some(proxy), url)
+        } else {
+            (None, database_url.clone())
+        };
+
+        let http_listener = bind().await;
+        let http = http_listener.local_addr().expect("http listener address");
+        let grpc_listener = bind().await;
+        let grpc = grpc_listener.local_addr().expect("grpc listener address");
+
+        let control_config = sluice_control::Config {
+            database_url: control_database_url,
+            signing_secret: SIGNING_SECRET.to_owned(),
+            public_url: format!("http://{http}{}", options.ingress.path_prefix),
+            pool_size: 8,
+        };
+        let control = spawn_control(control_config.clone(), grpc_listener);
+
+        let ingress_config = sluice_ingress::Config {
+            control_url: format!("http://{grpc}"),
+            ..options.ingress
+        };
+        let ingress =
+            spawn(|shutdown| sluice_ingress::run(ingress_config, http_listener, shutdown));
+
+        let channel = Channel::from_shared(format!("http://{grpc}"))
+            .expect("control URL")
+            .connect_lazy();
+        Self {
+            database_url,
+            http,
+            grpc,
+            admin: AdminClient::new(channel.clone()),
+            ingress_control: IngressControlClient::new(channel),
+            proxy,
+            control_config,
+            control: Some(control),
+            ingress: Some(ingress),
+        }
+    }
+
+    /// Stops the control plane, as if its process died or was being redeployed.
+    pub async fn stop_control(&mut self) {
+        if let Some(control) = self.control.take() {
+            control.stop().await;
+        }
+    }
+
+    /// Starts the control plane again on the address it had.
+    pub async fn restart_control(&mut self) {
+        assert!(self.control.is_none(), "the control plane is still running");
+        let listener = TcpListener::bind(self.grpc)
+            .await
+            .expect("rebind the control plane's address");
+        self.control = Some(spawn_control(self.control_config.clone(), listener));
+    }
+
+    /// Stops both services and waits until they have drained.
+    pub async fn stop(mut self) {
+        if let Some(ingress) = self.ingress.take() {
+            ingress.stop().await;
+        }
+        self.stop_control().await;
+    }
+}
+
+async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port")
+}
+
+fn spawn_control(config: sluice_control::Config, listener: TcpListener) -> Service {
+    spawn(|shutdown| sluice_control::run(config, listener, shutdown))
+}
+
+/// Resolves when the test asks a service to stop.
+type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn spawn<F, Fut>(start: F) -> Service
+where
+    F: FnOnce(ShutdownSignal) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(start(Box::pin(async move {
+        let _ = rx.await;
+    })));
+    Service {
+        shutdown: Some(tx),
+        task,
+    }
+}

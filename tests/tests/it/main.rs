@@ -1,0 +1,15 @@
+//! End-to-end tests: the control plane and the ingress run on loopback sockets against a
+//! real PostgreSQL (see `scripts/test`), and every test drives them over HTTP and gRPC.
+
+mod harness;
+
+mod admin;
+mod allowlist;
+mod api_keys;
+mod bodies;
+mod durability;
+mod encodings;
+mod envelope;
+mod handshakes;
+mod responses;
+mod routing;
