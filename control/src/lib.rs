@@ -1,9 +1,43 @@
 //! The Sluice control plane: the only writer of the database and the only place the
 //! business rules about workflows, webhooks, API keys and executions live.
+//!
+//! [`run`] serves two gRPC services on a listener the caller bound: `IngressControl`
+//! (webhook configuration, execution creation and a stream of webhook changes, for the
+//! ingress) and `Admin` (for people and internal services), plus health and
+//! reflection. [`migrate`] brings the database schema up to date.
 
-use std::{fmt, future::Future};
+mod allowlist;
+mod api_keys;
+mod error;
+mod executions;
+mod grpc;
+mod key_use;
+mod methods;
+mod migrations;
+mod store;
+mod url_secrets;
+mod watch;
+mod webhooks;
+mod workflows;
 
+use std::{fmt, future::Future, time::Duration};
+
+use anyhow::Context;
+use sluice_proto::v1::{admin_server::AdminServer, ingress_control_server::IngressControlServer};
 use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::{
+    grpc::{AdminService, IngressControlService, Shared},
+    key_use::KeyUse,
+    store::Store,
+    url_secrets::UrlSecrets,
+    watch::Changes,
+};
+
+pub use migrations::migrate;
 
 /// Everything the control plane needs to run.
 #[derive(Clone)]
@@ -15,7 +49,7 @@ pub struct Config {
     /// The base URL senders reach the ingress at, path prefix included
     /// (`https://hooks.example.com/api`); webhook URLs are built on it.
     pub public_url: String,
-    /// Largest number of pooled database connections.
+    /// Largest number of pooled database connections (at least one is used).
     pub pool_size: usize,
 }
 
@@ -32,18 +66,75 @@ impl fmt::Debug for Config {
 }
 
 /// Serves the gRPC services on `listener` until `shutdown` completes, then drains.
+///
+/// The database is connected to lazily: the services start while it is down, answer
+/// UNAVAILABLE until it is back, and recover by themselves.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _ = (config, listener);
-    shutdown.await;
-    Ok(())
-}
+    let store = Store::connect_lazy(&config.database_url, config.pool_size)?;
+    let listen_config: tokio_postgres::Config = config
+        .database_url
+        .parse()
+        .context("parse the database URL")?;
 
-/// Applies every migration that has not run yet.
-pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
-    let _ = database_url;
+    // Set once `shutdown` completes; background tasks and open watch streams end on
+    // it, so that draining does not wait for streams that never finish.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let changes = Changes::new();
+    let listener_task = watch::spawn_listener(listen_config, changes.clone(), stopped.clone());
+    let key_use = KeyUse::default();
+    let flusher = key_use.spawn_flusher(store.clone(), stopped.clone());
+
+    let shared = Shared {
+        store,
+        urls: UrlSecrets::new(&config.signing_secret, &config.public_url),
+        changes,
+        key_use,
+        shutdown: stopped,
+    };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<IngressControlServer<IngressControlService>>()
+        .await;
+    health.set_serving::<AdminServer<AdminService>>().await;
+    health.set_service_status("", ServingStatus::Serving).await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sluice_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("build the reflection service")?;
+
+    let address = listener
+        .local_addr()
+        .context("read the listening address")?;
+    tracing::info!(%address, "control plane listening");
+
+    let signal = async {
+        shutdown.await;
+        tracing::info!("control plane shutting down");
+        stop.send_replace(true);
+    };
+    let served = Server::builder()
+        // Keeps idle watch streams alive through proxies and notices dead peers.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(IngressControlServer::new(IngressControlService::new(
+            shared.clone(),
+        )))
+        .add_service(AdminServer::new(AdminService::new(shared)))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .await
+        .context("serve gRPC");
+
+    // Also when serving failed, so that pending key uses are written before returning.
+    stop.send_replace(true);
+    let _ = flusher.await;
+    let _ = listener_task.await;
+    served?;
+    tracing::info!("control plane stopped");
     Ok(())
 }

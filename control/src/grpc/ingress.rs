@@ -1,0 +1,144 @@
+//! The `IngressControl` service: the calls the ingress makes.
+
+use std::{net::IpAddr, time::SystemTime};
+
+use sluice_proto::{
+    ids::WorkflowId,
+    v1::{self, create_execution_response::Outcome, ingress_control_server::IngressControl},
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use tracing::{Span, field};
+use uuid::Uuid;
+
+use super::Shared;
+use crate::{
+    error::Error,
+    executions::{self, NewExecutions},
+    watch, webhooks,
+};
+
+pub struct IngressControlService {
+    shared: Shared,
+}
+
+impl IngressControlService {
+    pub fn new(shared: Shared) -> Self {
+        Self { shared }
+    }
+}
+
+#[tonic::async_trait]
+impl IngressControl for IngressControlService {
+    #[tracing::instrument(
+        name = "IngressControl.GetWebhookConfig",
+        skip_all,
+        fields(workflow_id = %request.get_ref().workflow_id)
+    )]
+    async fn get_webhook_config(
+        &self,
+        request: Request<v1::GetWebhookConfigRequest>,
+    ) -> Result<Response<v1::WebhookConfig>, Status> {
+        let shared = &self.shared;
+        webhooks::config(&shared.store, &shared.urls, &request.get_ref().workflow_id)
+            .await
+            .map(Response::new)
+            .map_err(|error| shared.status(error))
+    }
+
+    #[tracing::instrument(
+        name = "IngressControl.CreateExecution",
+        skip_all,
+        fields(
+            workflow_id = %request.get_ref().workflow_id,
+            request_id = %request.get_ref().request_id,
+            triggers = request.get_ref().triggers.len(),
+            outcome = field::Empty,
+        )
+    )]
+    async fn create_execution(
+        &self,
+        request: Request<v1::CreateExecutionRequest>,
+    ) -> Result<Response<v1::CreateExecutionResponse>, Status> {
+        let shared = &self.shared;
+        let request = request.into_inner();
+        let new = parse(&request).map_err(|error| shared.status(error))?;
+
+        let created = executions::create(&shared.store, &new)
+            .await
+            .map_err(|error| shared.status(error))?;
+        Span::current().record("outcome", created.outcome.as_str_name());
+
+        if created.outcome == Outcome::Created && request.api_key_used {
+            shared.key_use.record(new.webhook, SystemTime::now());
+        }
+        Ok(Response::new(v1::CreateExecutionResponse {
+            outcome: created.outcome.into(),
+            wf_id: new.workflow.short(),
+            wf_exec_ids: created.wf_exec_ids,
+        }))
+    }
+
+    type WatchWebhooksStream = ReceiverStream<Result<v1::WebhookChange, Status>>;
+
+    #[tracing::instrument(name = "IngressControl.WatchWebhooks", skip_all)]
+    async fn watch_webhooks(
+        &self,
+        _request: Request<v1::WatchWebhooksRequest>,
+    ) -> Result<Response<Self::WatchWebhooksStream>, Status> {
+        let shared = &self.shared;
+        Ok(Response::new(watch::watch_stream(
+            &shared.changes,
+            shared.shutdown.clone(),
+        )))
+    }
+}
+
+/// The request in domain terms. Every field comes from the ingress, so anything
+/// malformed is a caller bug, except a trigger that PostgreSQL cannot store.
+fn parse(request: &v1::CreateExecutionRequest) -> Result<NewExecutions<'_>, Error> {
+    let request_id = Uuid::try_parse(&request.request_id)
+        .map_err(|_| Error::invalid("request_id must be a UUID"))?;
+    let workflow = WorkflowId::parse(&request.workflow_id)
+        .ok_or_else(|| Error::invalid("workflow_id is not a workflow id"))?;
+    let webhook = Uuid::try_parse(&request.webhook_id)
+        .map_err(|_| Error::invalid("webhook_id must be a UUID"))?;
+    if request.triggers.is_empty() {
+        return Err(Error::invalid("at least one trigger is required"));
+    }
+    let triggers = request
+        .triggers
+        .iter()
+        .map(|trigger| {
+            if trigger.is_empty() {
+                return Ok(None);
+            }
+            std::str::from_utf8(trigger)
+                .map(Some)
+                .map_err(|_| Error::invalid("invalid trigger payload"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let client_ip = match request.client_ip.as_str() {
+        "" => None,
+        text => Some(
+            text.parse::<IpAddr>()
+                .map_err(|_| Error::invalid("client_ip must be an IP address"))?,
+        ),
+    };
+    let received_at = match request.received_at {
+        Some(timestamp) => SystemTime::try_from(timestamp)
+            .map_err(|_| Error::invalid("received_at is out of range"))?,
+        None => SystemTime::now(),
+    };
+
+    Ok(NewExecutions {
+        request_id,
+        workflow,
+        webhook,
+        triggers,
+        received_at,
+        client_ip,
+        method: &request.method,
+        media_type: &request.media_type,
+    })
+}
