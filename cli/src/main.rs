@@ -1,1 +1,89 @@
-fn main() {}
+//! `sluice`: runs the Sluice services and administers workflows, webhooks and
+//! executions through the control plane's admin API.
+
+mod admin;
+mod args;
+mod dev;
+mod servers;
+mod shutdown;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::{
+    admin::{Answer, Control},
+    args::{AdminCommand, Cli, Command, DEFAULT_CONTROL_URL, GlobalArgs},
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = cli
+        .global
+        .log
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".to_owned());
+    if let Err(error) = telemetry::init(&filter, cli.global.log_format) {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let Cli { global, command } = cli;
+    match command {
+        Command::Dev(args) => dev::run(args, &global.data_dir).await,
+        Command::Control(args) => servers::control(args).await,
+        Command::Ingress(args) => {
+            let control_url = global
+                .control
+                .unwrap_or_else(|| DEFAULT_CONTROL_URL.to_owned());
+            servers::ingress(args, control_url).await
+        }
+        Command::Migrate(args) => servers::migrate(&args.database_url).await,
+        Command::Admin(admin) => {
+            let answer = administer(&global, admin).await.map_err(one_line)?;
+            print(&answer, global.json)
+        }
+    }
+}
+
+async fn administer(global: &GlobalArgs, command: AdminCommand) -> anyhow::Result<Answer> {
+    // An explicit address wins; then the one a `sluice dev` in the data dir advertises.
+    let url = global
+        .control
+        .clone()
+        .or_else(|| dev::advertised_control_url(&global.data_dir))
+        .unwrap_or_else(|| DEFAULT_CONTROL_URL.to_owned());
+    let mut control = Control::connect(&url).await?;
+    match command {
+        AdminCommand::Workflow(command) => admin::workflow(&mut control, command).await,
+        AdminCommand::Webhook(command) => admin::webhook(&mut control, command).await,
+        AdminCommand::Executions(command) => admin::executions(&mut control, command).await,
+    }
+}
+
+fn print(answer: &Answer, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(&answer.json)?);
+    } else {
+        println!("{}", answer.text);
+    }
+    Ok(())
+}
+
+/// Admin failures are reported on exactly one line, whatever their causes say.
+fn one_line(error: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", format!("{error:#}").replace('\n', " "))
+}

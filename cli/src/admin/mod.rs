@@ -1,0 +1,67 @@
+//! The admin commands: gRPC clients of the control plane's Admin service. Each command
+//! produces an [`Answer`] that is printed either as one JSON value or for a person.
+
+mod api_key;
+mod execution;
+mod layout;
+mod webhook;
+mod workflow;
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use sluice_proto::v1::admin_client::AdminClient;
+use tonic::{Code, Status, transport::Channel};
+
+pub use execution::run as executions;
+pub use webhook::run as webhook;
+pub use workflow::run as workflow;
+
+/// What a command prints: `json` with `--json`, `text` otherwise.
+pub struct Answer {
+    pub json: serde_json::Value,
+    pub text: String,
+}
+
+/// A connected Admin client and the URL it reached, for error messages.
+pub struct Control {
+    client: AdminClient<Channel>,
+    url: String,
+}
+
+impl Control {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let endpoint = Channel::from_shared(url.to_owned())
+            .with_context(|| format!("invalid control plane URL: {url}"))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60));
+        let channel = endpoint
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach the control plane at {url}"))?;
+        Ok(Self {
+            client: AdminClient::new(channel),
+            url: url.to_owned(),
+        })
+    }
+
+    /// Turns a failed call into the one line a person should read. Validation and
+    /// lookup failures carry a message written for a person, shown as it is.
+    fn failure(&self, status: Status) -> anyhow::Error {
+        let message = status.message();
+        match status.code() {
+            Code::InvalidArgument
+            | Code::NotFound
+            | Code::AlreadyExists
+            | Code::FailedPrecondition
+            | Code::OutOfRange => anyhow!("{message}"),
+            Code::Unavailable => {
+                anyhow!("cannot reach the control plane at {}: {message}", self.url)
+            }
+            Code::DeadlineExceeded => {
+                anyhow!("the control plane at {} did not answer in time", self.url)
+            }
+            code => anyhow!("the control plane failed ({code:?}): {message}"),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::CommaList;
+
+/// The commands that talk to the control plane's admin API.
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create, publish and inspect workflows.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Inspect and configure a workflow's webhook.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Inspect the executions webhook requests created.
+    #[command(subcommand)]
+    Executions(ExecutionsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkflowCommand {
+    /// Create a workflow; its webhook starts offline, accepting POST.
+    Create {
+        #[arg(long)]
+        title: String,
+    },
+    /// Publish a new definition version; the newest one is the one that runs.
+    Publish {
+        /// Workflow id, in any accepted spelling.
+        #[arg(value_name = "WF")]
+        workflow: String,
+        /// A JSON file with the definition, or `-` for stdin [default: `{}`]
+        #[arg(long, value_name = "FILE|-")]
+        definition: Option<PathBuf>,
+    },
+    /// Show one workflow.
+    Get {
+        #[arg(value_name = "WF")]
+        workflow: String,
+    },
+    /// List every workflow.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookCommand {
+    /// Show a workflow's webhook, its URL included.
+    Get {
+        #[arg(value_name = "WF")]
+        workflow: String,
+    },
+    /// Change the given settings of a workflow's webhook.
+    Update(WebhookUpdateArgs),
+    /// Manage the webhook's API key.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct WebhookUpdateArgs {
+    #[arg(value_name = "WF")]
+    pub workflow: String,
+
+    #[arg(long, value_enum)]
+    pub status: Option<WebhookStatus>,
+
+    /// Accepted HTTP methods, e.g. `GET,POST`.
+    #[arg(long, value_name = "METHOD,...", value_parser = CommaList::parse)]
+    pub methods: Option<CommaList>,
+
+    /// IPv4 addresses or CIDRs allowed to send; `''` clears the allowlist.
+    #[arg(long, value_name = "CIDR,...", value_parser = CommaList::parse)]
+    pub allowlist: Option<CommaList>,
+
+    /// Whether the request headers are stored in the trigger.
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub include_headers: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WebhookStatus {
+    Online,
+    Offline,
+}
+
+impl WebhookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Create a key, replacing any existing one; the key is shown only this once.
+    Generate {
+        #[arg(value_name = "WF")]
+        workflow: String,
+    },
+    /// Revoke the key: every request is refused until a key is generated or deleted.
+    Revoke {
+        #[arg(value_name = "WF")]
+        workflow: String,
+    },
+    /// Delete the key, which turns key protection off.
+    Delete {
+        #[arg(value_name = "WF")]
+        workflow: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExecutionsCommand {
+    /// List a workflow's executions, newest first.
+    List {
+        #[arg(value_name = "WF")]
+        workflow: String,
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = 100,
+            value_parser = clap::value_parser!(u32).range(1..=10_000)
+        )]
+        limit: u32,
+    },
+    /// Show one execution.
+    Get {
+        /// `wf_…/exec_…`
+        #[arg(value_name = "WF_EXEC_ID")]
+        wf_exec_id: String,
+    },
+}

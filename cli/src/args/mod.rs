@@ -1,0 +1,119 @@
+//! The command tree. Every flag that configures a server has a `SLUICE_…` environment
+//! fallback so that container deployments can configure it without a command line.
+
+mod admin;
+mod control;
+mod ingress;
+mod lists;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use admin::{
+    AdminCommand, ApiKeyCommand, ExecutionsCommand, WebhookCommand, WebhookUpdateArgs,
+    WorkflowCommand,
+};
+pub use control::ControlArgs;
+pub use ingress::IngressArgs;
+pub use lists::{CommaList, TrustedProxies};
+
+/// The control plane address admin commands use when nothing else names one.
+pub const DEFAULT_CONTROL_URL: &str = "http://127.0.0.1:50051";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Webhook ingress for workflow automation"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that may stand anywhere on the command line.
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// The control plane's gRPC URL [default: the address of a `sluice dev` running in
+    /// --data-dir, else http://127.0.0.1:50051]
+    #[arg(long, global = true, env = "SLUICE_CONTROL_URL", value_name = "URL")]
+    pub control: Option<String>,
+
+    /// Print exactly one JSON value on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Where `sluice dev` keeps its database cluster and state.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_DATA_DIR",
+        value_name = "DIR",
+        default_value = ".sluice"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `sluice_ingress=debug` [default: the
+    /// value of RUST_LOG, else info]
+    #[arg(long, global = true, env = "SLUICE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// How log lines are written to stderr.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole system on this machine: a private PostgreSQL cluster, the control
+    /// plane, the ingress and a demo webhook.
+    Dev(DevArgs),
+    /// Run the control plane (gRPC).
+    Control(ControlArgs),
+    /// Run the ingress (HTTP) against the control plane named by --control.
+    Ingress(IngressArgs),
+    /// Apply the database migrations that have not run yet.
+    Migrate(MigrateArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub ingress: IngressArgs,
+
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// PostgreSQL connection string.
+    #[arg(
+        long,
+        env = "SLUICE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! The data directory of `sluice dev`: the PostgreSQL cluster, the secrets it generated
+//! once and reuses, the demo workflow's id, and the control plane address that admin
+//! commands find there.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::{ErrorKind, Write},
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+
+use super::process;
+
+const LOCK: &str = "lock";
+const SIGNING_SECRET: &str = "signing-secret";
+const DEMO_WORKFLOW: &str = "demo-workflow";
+const CONTROL_URL: &str = "control-url";
+
+/// An open data directory, locked against a second `sluice dev` for as long as it
+/// lives: two runs would fight over one PostgreSQL cluster.
+pub struct DataDir {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl DataDir {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        fs::create_dir_all(path)
+            .with_context(|| format!("create the data dir {}", path.display()))?;
+        // Absolute, because PostgreSQL runs in another working directory.
+        let path = fs::canonicalize(path)
+            .with_context(|| format!("resolve the data dir {}", path.display()))?;
+
+        let lock_path = path.join(LOCK);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("open {}", lock_path.display()))?;
+        if !process::try_lock(&lock).with_context(|| format!("lock {}", lock_path.display()))? {
+            bail!(
+                "another `sluice dev` is already running with the data dir {}",
+                path.display()
+            );
+        }
+        Ok(Self { path, _lock: lock })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Generated on first start and reused, so that webhook URLs stay valid across
+    /// restarts.
+    pub fn signing_secret(&self) -> anyhow::Result<String> {
+        read_or_create_secret(&self.path.join(SIGNING_SECRET))
+    }
+
+    pub fn demo_workflow(&self) -> Option<String> {
+        let id = fs::read_to_string(self.path.join(DEMO_WORKFLOW)).ok()?;
+        Some(id.trim().to_owned()).filter(|id| !id.is_empty())
+    }
+
+    pub fn remember_demo_workflow(&self, id: &str) -> anyhow::Result<()> {
+        let path = self.path.join(DEMO_WORKFLOW);
+        fs::write(&path, format!("{id}\n")).with_context(|| format!("write {}", path.display()))
+    }
+
+    /// Leaves the control plane's URL where admin commands run with the same data dir
+    /// look for it, so they need no `--control` flag.
+    pub fn advertise_control_url(&self, url: &str) -> anyhow::Result<()> {
+        let path = self.path.join(CONTROL_URL);
+        fs::write(&path, format!("{url}\n")).with_context(|| format!("write {}", path.display()))
+    }
+
+    pub fn withdraw_control_url(&self) {
+        // Nothing to do if it is already gone; a stale file only costs a failed connect.
+        let _ = fs::remove_file(self.path.join(CONTROL_URL));
+    }
+}
+
+/// The control plane URL a `sluice dev` running with `data_dir` advertised, if any.
+pub fn advertised_control_url(data_dir: &Path) -> Option<String> {
+    let url = fs::read_to_string(data_dir.join(CONTROL_URL)).ok()?;
+    Some(url.trim().to_owned()).filter(|url| !url.is_empty())
+}
+
+/// The secret kept in `path`, or a new one (32 random bytes as hex) written there
+/// readable by the owner only.
+pub fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    match fs::read_to_string(path) {
+        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+        Ok(_) => {}
+        Err(error) if error.kind() == ErrorKind::NotFound => {}
+        Err(error) => return Err(error).with_context(|| format!("read {}", path.display())),
+    }
+
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
+    writeln!(file, "{secret}").with_context(|| format!("write {}", path.display()))?;
+    Ok(secret)
+}

@@ -1,0 +1,201 @@
+//! `sluice dev`: the whole system on one machine. It runs a private PostgreSQL cluster
+//! (unless given `--database-url`), migrates it, serves the control plane and the
+//! ingress in this process, sets up a demo webhook and stops everything in order on
+//! Ctrl-C or SIGTERM.
+
+mod data_dir;
+mod demo;
+mod postgres;
+mod process;
+
+use std::{future::Future, net::SocketAddr, path::Path, time::Duration};
+
+use anyhow::{Context, anyhow};
+use tokio::{net::TcpListener, task::JoinSet};
+use tracing::{info, warn};
+
+pub use self::data_dir::advertised_control_url;
+use self::{data_dir::DataDir, postgres::Cluster};
+use crate::{
+    args::{DEFAULT_CONTROL_URL, DevArgs},
+    servers,
+    shutdown::{Signals, Trigger},
+};
+
+/// How long the services get to drain once asked to stop.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(args: DevArgs, data_dir: &Path) -> anyhow::Result<()> {
+    let mut signals = Signals::install()?;
+    let data_dir = DataDir::open(data_dir)?;
+
+    // Bound before the database starts, so that a port in use is reported at once.
+    let grpc = servers::bind(args.control.grpc).await?;
+    let http = servers::bind(args.ingress.http).await?;
+
+    let database = tokio::select! {
+        database = Database::open(&args, &data_dir) => database?,
+        signal = signals.recv() => {
+            info!(signal, "stopping before startup finished");
+            return Ok(());
+        }
+    };
+
+    let served = serve(
+        &args,
+        &data_dir,
+        grpc,
+        http,
+        database.url.clone(),
+        &mut signals,
+    )
+    .await;
+    data_dir.withdraw_control_url();
+    let closed = database.close().await;
+    served.and(closed)
+}
+
+/// The database the control plane uses: the private cluster, or one given by URL.
+struct Database {
+    url: String,
+    cluster: Option<Cluster>,
+}
+
+impl Database {
+    async fn open(args: &DevArgs, data_dir: &DataDir) -> anyhow::Result<Self> {
+        if let Some(url) = &args.control.database_url {
+            return Ok(Self {
+                url: url.clone(),
+                cluster: None,
+            });
+        }
+        let cluster = Cluster::start(data_dir.path()).await?;
+        Ok(Self {
+            url: cluster.url(),
+            cluster: Some(cluster),
+        })
+    }
+
+    async fn close(self) -> anyhow::Result<()> {
+        match self.cluster {
+            Some(cluster) => cluster.stop().await.context("stop PostgreSQL"),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn serve(
+    args: &DevArgs,
+    data_dir: &DataDir,
+    grpc: TcpListener,
+    http: TcpListener,
+    database_url: String,
+    signals: &mut Signals,
+) -> anyhow::Result<()> {
+    sluice_control::migrate(&database_url)
+        .await
+        .context("migrate the database")?;
+
+    let grpc_addr = grpc.local_addr()?;
+    let http_addr = http.local_addr()?;
+    let control_url = format!("http://{grpc_addr}");
+    let public_url = args
+        .control
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{http_addr}{}", args.ingress.path_prefix));
+    let signing_secret = match &args.control.signing_secret {
+        Some(secret) => secret.clone(),
+        None => data_dir.signing_secret()?,
+    };
+    let control_config = sluice_control::Config {
+        database_url,
+        signing_secret,
+        public_url,
+        pool_size: args.control.pool_size,
+    };
+    let ingress_config = args.ingress.to_config(control_url.clone());
+
+    let shutdown = Trigger::new();
+    let mut services = JoinSet::new();
+    services.spawn(named(
+        "control plane",
+        sluice_control::run(control_config, grpc, shutdown.wait()),
+    ));
+    services.spawn(named(
+        "ingress",
+        sluice_ingress::run(ingress_config, http, shutdown.wait()),
+    ));
+
+    let outcome = tokio::select! {
+        outcome = async {
+            let webhook = demo::ensure(&control_url, data_dir).await?;
+            data_dir.advertise_control_url(&control_url)?;
+            println!("{}", banner(&webhook, http_addr, &control_url));
+            let signal = signals.recv().await;
+            info!(signal, "shutting down");
+            anyhow::Ok(())
+        } => outcome,
+        Some(stopped) = services.join_next() => Err(match stopped {
+            Ok((name, Ok(()))) => anyhow!("the {name} stopped unexpectedly"),
+            Ok((name, Err(error))) => error.context(format!("the {name} failed")),
+            Err(error) => anyhow!("a service task failed: {error}"),
+        }),
+    };
+
+    shutdown.fire();
+    let drained = drain(&mut services).await;
+    outcome.and(drained)
+}
+
+async fn named(
+    name: &'static str,
+    service: impl Future<Output = anyhow::Result<()>>,
+) -> (&'static str, anyhow::Result<()>) {
+    (name, service.await)
+}
+
+/// Waits for every service to finish its shutdown; the first failure is the result.
+async fn drain(services: &mut JoinSet<(&'static str, anyhow::Result<()>)>) -> anyhow::Result<()> {
+    let mut outcome = Ok(());
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(stopped) = services.join_next().await {
+            let failure = match stopped {
+                Ok((_, Ok(()))) => continue,
+                Ok((name, Err(error))) => error.context(format!("the {name} failed")),
+                Err(error) => anyhow!("a service task failed: {error}"),
+            };
+            if outcome.is_ok() {
+                outcome = Err(failure);
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        warn!("the services did not stop in time; abandoning them");
+        services.abort_all();
+    }
+    outcome
+}
+
+/// What the operator sees once everything is up. The webhook URL contains its secret:
+/// it goes to the terminal, never to the log.
+fn banner(webhook: &sluice_proto::v1::Webhook, http_addr: SocketAddr, control_url: &str) -> String {
+    let control_flag = if control_url == DEFAULT_CONTROL_URL {
+        String::new()
+    } else {
+        format!(" --control {control_url}")
+    };
+    format!(
+        "Sluice is running.\n  \
+           webhook URL:   {url}\n  \
+           ingress HTTP:  http://{http_addr}\n  \
+           control gRPC:  {control_url}\n\
+         Try it:\n  \
+           curl -X POST -H 'content-type: application/json' -d '{{\"alert_id\":\"A-1\"}}' '{url}'\n  \
+           sluice executions list {workflow}{control_flag} --json\n\
+         Press Ctrl-C to stop.",
+        url = webhook.url,
+        workflow = webhook.workflow_id,
+    )
+}
