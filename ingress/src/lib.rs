@@ -1,9 +1,38 @@
 //! The Sluice ingress: the HTTP server webhook senders talk to.
+//!
+//! A request to `/webhooks/{workflow_id}/{secret}` goes through a fixed order of checks
+//! ([`checks`]) against the webhook's configuration, which comes from the control plane
+//! and is cached while the control plane's watch stream is connected ([`cache`]). An
+//! accepted request's body becomes one TRIGGER per execution ([`trigger`]), and the
+//! executions are committed by the control plane before the sender hears 200. The
+//! ingress holds no durable state and never talks to the database.
 
-use std::{future::Future, time::Duration};
+mod body;
+mod cache;
+mod checks;
+mod client_ip;
+mod commit;
+mod control;
+mod envelope;
+mod handshake;
+mod query;
+mod response;
+mod route;
+mod server;
+mod service;
+mod trigger;
+mod webhook;
+
+use std::{future::Future, sync::Arc, time::Duration};
 
 use ipnet::IpNet;
 use tokio::net::TcpListener;
+
+use crate::{
+    cache::ConfigCache,
+    control::ControlClient,
+    service::{Ingress, Settings},
+};
 
 /// Everything the ingress needs to run.
 #[derive(Clone, Debug)]
@@ -36,12 +65,30 @@ impl Default for Config {
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains.
+///
+/// Starts even when the control plane is unreachable: requests are answered 503 with
+/// `Retry-After` until it is back.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _ = (config, listener);
-    shutdown.await;
-    Ok(())
+    let control = ControlClient::connect_lazy(&config.control_url, config.control_timeout)?;
+    let cache = Arc::new(ConfigCache::new(cache::DEFAULT_CAPACITY));
+    let watch = tokio::spawn(cache::watch(control.clone(), Arc::clone(&cache)));
+
+    let ingress = Arc::new(Ingress {
+        settings: Settings {
+            path_prefix: route::normalise_prefix(&config.path_prefix),
+            trusted_proxies: config.trusted_proxies,
+            max_body_bytes: config.max_body_bytes,
+            max_ndjson_lines: config.max_ndjson_lines,
+        },
+        control,
+        cache,
+    });
+    let served = server::serve(listener, ingress, shutdown).await;
+
+    watch.abort();
+    served
 }

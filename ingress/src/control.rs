@@ -1,0 +1,268 @@
+//! The ingress's client of the control plane: timeouts, retries and error mapping.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use sluice_proto::v1::{
+    CreateExecutionRequest, CreateExecutionResponse, GetWebhookConfigRequest, WatchWebhooksRequest,
+    WebhookChange, WebhookConfig, ingress_control_client::IngressControlClient,
+};
+use tonic::{
+    Code, Request, Status, Streaming,
+    transport::{Channel, Endpoint},
+};
+use uuid::Uuid;
+
+/// Pause before the first retry of a failed creation; doubled after each failure.
+const FIRST_BACKOFF: Duration = Duration::from_millis(25);
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+
+/// At most one "unreachable" warning per this interval, however many requests fail.
+const WARN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What a caller of the control plane needs to branch on.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// Unreachable, too slow, or failing: the sender should retry later.
+    #[error("the control plane is unavailable")]
+    Unavailable,
+    /// The control plane refused the request's content (a trigger it cannot store).
+    #[error("the control plane refused the request as invalid")]
+    InvalidArgument,
+    /// The workflow or its webhook does not exist.
+    #[error("the webhook does not exist")]
+    NotFound,
+}
+
+/// A cheap-to-clone handle on the control plane.
+#[derive(Clone)]
+pub struct ControlClient {
+    client: IngressControlClient<Channel>,
+    timeout: Duration,
+    warnings: Arc<WarningThrottle>,
+}
+
+impl ControlClient {
+    /// Prepares a client without connecting, so the ingress starts (and answers 503)
+    /// while the control plane is still down; the channel connects on first use and
+    /// reconnects by itself.
+    pub fn connect_lazy(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .with_context(|| format!("parse the control plane URL {url:?}"))?
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .tcp_nodelay(true)
+            // Keepalives make a vanished control plane end the watch stream promptly,
+            // which in turn stops the use of cached configurations.
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true);
+        Ok(Self {
+            client: IngressControlClient::new(endpoint.connect_lazy()),
+            timeout,
+            warnings: Arc::new(WarningThrottle::default()),
+        })
+    }
+
+    /// The configuration of a workflow's webhook; `None` when it has none.
+    ///
+    /// One attempt only: nothing is at stake before the body is read, and a sender
+    /// retries a 503 itself, which keeps a control plane outage from tying up requests.
+    pub async fn webhook_config(
+        &self,
+        workflow_id: Uuid,
+    ) -> Result<Option<WebhookConfig>, ControlError> {
+        let message = GetWebhookConfigRequest {
+            workflow_id: workflow_id.to_string(),
+        };
+        match self
+            .call(
+                self.timeout,
+                |mut client, request| async move { client.get_webhook_config(request).await },
+                message,
+            )
+            .await
+        {
+            Ok(config) => Ok(Some(config)),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => {
+                self.warn_unreachable("fetch a webhook configuration", &status);
+                Err(ControlError::Unavailable)
+            }
+        }
+    }
+
+    /// Creates the executions of one request, retrying transient failures with the same
+    /// `request_id` (creation is idempotent on it) until the timeout runs out.
+    pub async fn create_execution(
+        &self,
+        message: CreateExecutionRequest,
+    ) -> Result<CreateExecutionResponse, ControlError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let status = match self
+                .call(
+                    remaining,
+                    |mut client, request| async move { client.create_execution(request).await },
+                    message.clone(),
+                )
+                .await
+            {
+                Ok(response) => return Ok(response),
+                Err(status) => status,
+            };
+
+            match status.code() {
+                Code::InvalidArgument => return Err(ControlError::InvalidArgument),
+                Code::NotFound => return Err(ControlError::NotFound),
+                code if is_transient(code) => {}
+                _ => {
+                    self.warn_unreachable("create executions", &status);
+                    return Err(ControlError::Unavailable);
+                }
+            }
+
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining <= backoff {
+                self.warn_unreachable("create executions", &status);
+                return Err(ControlError::Unavailable);
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Opens the stream of webhook changes. Only opening is bounded by the timeout: the
+    /// stream itself is meant to stay open indefinitely.
+    pub async fn watch_webhooks(&self) -> Result<Streaming<WebhookChange>, Status> {
+        let mut client = self.client.clone();
+        let request = Request::new(WatchWebhooksRequest {});
+        let opened = tokio::time::timeout(self.timeout, client.watch_webhooks(request)).await;
+        match opened {
+            Ok(result) => result.map(tonic::Response::into_inner),
+            Err(_) => Err(Status::deadline_exceeded(
+                "opening the watch stream timed out",
+            )),
+        }
+    }
+
+    /// Logs that the control plane failed, at most once per [`WARN_INTERVAL`]; a flood
+    /// of requests during an outage would otherwise flood the log.
+    pub fn warn_unreachable(&self, action: &str, status: &Status) {
+        if self.warnings.ready() {
+            tracing::warn!(
+                code = ?status.code(),
+                error = status.message(),
+                "cannot {action}: the control plane is unavailable"
+            );
+        }
+    }
+
+    /// One call bounded by `timeout`, both as the gRPC deadline sent to the server and
+    /// as a local limit that holds even when the server never answers.
+    async fn call<M, R, F, Fut>(&self, timeout: Duration, send: F, message: M) -> Result<R, Status>
+    where
+        F: FnOnce(IngressControlClient<Channel>, Request<M>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+    {
+        if timeout.is_zero() {
+            return Err(Status::deadline_exceeded(
+                "no time left for the control plane",
+            ));
+        }
+        let mut request = Request::new(message);
+        request.set_timeout(timeout);
+        match tokio::time::timeout(timeout, send(self.client.clone(), request)).await {
+            Ok(result) => result.map(tonic::Response::into_inner),
+            Err(_) => Err(Status::deadline_exceeded(
+                "the control plane did not answer in time",
+            )),
+        }
+    }
+}
+
+/// Failures that may go away on their own, where retrying is worth it.
+fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::Aborted
+            | Code::ResourceExhausted
+    )
+}
+
+#[derive(Default)]
+struct WarningThrottle {
+    last: Mutex<Option<Instant>>,
+}
+
+impl WarningThrottle {
+    fn ready(&self) -> bool {
+        let Ok(mut last) = self.last.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        match *last {
+            Some(previous) if now.duration_since(previous) < WARN_INTERVAL => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_throttled() {
+        let throttle = WarningThrottle::default();
+        assert!(throttle.ready());
+        assert!(!throttle.ready());
+        *throttle.last.lock().unwrap() = Some(Instant::now() - WARN_INTERVAL);
+        assert!(throttle.ready());
+    }
+
+    #[test]
+    fn only_transient_codes_are_retried() {
+        assert!(is_transient(Code::Unavailable));
+        assert!(is_transient(Code::DeadlineExceeded));
+        assert!(!is_transient(Code::InvalidArgument));
+        assert!(!is_transient(Code::PermissionDenied));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_control_plane_is_unavailable_within_the_timeout() {
+        // Port 9 on loopback (discard) is closed on any ordinary machine.
+        let client =
+            ControlClient::connect_lazy("http://127.0.0.1:9", Duration::from_millis(300)).unwrap();
+        let started = Instant::now();
+        assert_eq!(
+            client.webhook_config(Uuid::nil()).await,
+            Err(ControlError::Unavailable)
+        );
+        let created = client
+            .create_execution(CreateExecutionRequest::default())
+            .await;
+        assert_eq!(created, Err(ControlError::Unavailable));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_malformed_url_is_refused() {
+        assert!(ControlClient::connect_lazy("not a url", Duration::from_secs(1)).is_err());
+    }
+}

@@ -1,0 +1,81 @@
+//! Accepting connections and serving HTTP/1.1 and HTTP/2 (h2c) on them until shutdown.
+
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
+
+use hyper::service::service_fn;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+};
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+use crate::service::Ingress;
+
+/// A client that has not sent its request headers by then is disconnected, so idle
+/// sockets cannot pile up.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pause after a failed accept (for example when out of file descriptors), so the loop
+/// does not spin while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves until `shutdown` completes, then stops accepting and waits for the requests
+/// in flight to finish.
+pub async fn serve(
+    listener: TcpListener,
+    ingress: Arc<Ingress>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "ingress listening");
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers are small and sent at once; waiting to coalesce them only adds latency.
+        let _ = stream.set_nodelay(true);
+
+        let handler = Arc::clone(&ingress);
+        let service = service_fn(move |request| {
+            let handler = Arc::clone(&handler);
+            async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        let span = tracing::info_span!("connection", client.addr = %peer, server.addr = %local);
+        tokio::spawn(
+            async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(error = %error, "connection ended with an error");
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    drop(listener);
+    tracing::info!("ingress draining requests in flight");
+    graceful.shutdown().await;
+    tracing::info!("ingress stopped");
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The ingress as a request handler: its shared state and the span of each request.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use ipnet::IpNet;
+use tracing::{Instrument, field::Empty};
+
+use crate::{cache::ConfigCache, checks, control::ControlClient, response::ResponseBody};
+
+/// What the checks need to know about the deployment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Normalised: empty, or a leading `/` and no trailing `/`.
+    pub path_prefix: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub max_body_bytes: usize,
+    pub max_ndjson_lines: usize,
+}
+
+/// Everything a request handler shares with the others.
+pub struct Ingress {
+    pub settings: Settings,
+    pub control: ControlClient,
+    pub cache: Arc<ConfigCache>,
+}
+
+impl Ingress {
+    /// Answers one request inside its own span. The span carries the workflow id and
+    /// the outcome, and the path only with its secret redacted.
+    pub async fn handle<B>(&self, request: Request<B>, peer: SocketAddr) -> Response<ResponseBody>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+    {
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = Empty,
+            workflow = Empty,
+            wf_exec_id = Empty,
+            status = Empty,
+            outcome = Empty,
+        );
+        async move {
+            let (outcome, response) = match checks::process(self, request, peer).await {
+                Ok(answer) => (answer.outcome(), answer.into_response()),
+                Err(reject) => (reject.outcome(), reject.into_response()),
+            };
+            let span = tracing::Span::current();
+            span.record("status", response.status().as_u16());
+            span.record("outcome", outcome);
+            tracing::debug!("answered");
+            response
+        }
+        .instrument(span)
+        .await
+    }
+}
