@@ -39,6 +39,9 @@ use crate::{
 
 pub use migrations::migrate;
 
+/// The longest a unary call may take when its caller sets no shorter deadline.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Everything the control plane needs to run.
 #[derive(Clone)]
 pub struct Config {
@@ -118,6 +121,9 @@ pub async fn run(
         stop.send_replace(true);
     };
     let served = Server::builder()
+        // Bounds a call whose caller set no deadline, so that a stalled database
+        // connection cannot hold a call (and a graceful shutdown) forever.
+        .timeout(CALL_TIMEOUT)
         // Keeps idle watch streams alive through proxies and notices dead peers.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(health_service)
