@@ -17,6 +17,10 @@ use crate::{
     args::{AdminCommand, Cli, Command, DEFAULT_CONTROL_URL, GlobalArgs},
 };
 
+/// `info` for what an operator wants to see; PostgreSQL notices (such as "relation
+/// already exists, skipping" from idempotent migrations) are not among it.
+const DEFAULT_LOG_FILTER: &str = "info,tokio_postgres=warn";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,7 +29,7 @@ async fn main() -> ExitCode {
         .log
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "info".to_owned());
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
     if let Err(error) = telemetry::init(&filter, cli.global.log_format) {
         eprintln!("error: {error:#}");
         return ExitCode::FAILURE;
