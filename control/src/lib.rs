@@ -5,6 +5,20 @@
 //! (webhook configuration, execution creation and a stream of webhook changes, for the
 //! ingress) and `Admin` (for people and internal services), plus health and
 //! reflection. [`migrate`] brings the database schema up to date.
+//!
+//! Where things are:
+//! - `grpc`: the two services; they parse requests, open one span per call and turn
+//!   failures into statuses (`error`), and hold no rules of their own.
+//! - `workflows`, `webhooks`, `api_keys`, `executions`: the rules and the SQL, one
+//!   concern each; `allowlist` and `methods` validate webhook settings, `url_secrets`
+//!   derives webhook URLs and the digests the ingress checks them with.
+//! - `watch`: change notifications from PostgreSQL to every watching ingress.
+//! - `key_use`: API key use times, batched to one write a second.
+//! - `store`: the connection pool and the split between "database unavailable" and
+//!   everything else; `migrations`: the numbered schema files.
+//!
+//! Nothing secret is stored: URL secrets are derived from the signing secret when
+//! needed, and API keys are kept only as salted hashes.
 
 mod allowlist;
 mod api_keys;

@@ -11,6 +11,7 @@ use super::{CHANNEL, Change, Changes};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LONGEST_RETRY: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Listens for webhook changes until `shutdown` is set, reconnecting with backoff when
 /// the connection is lost. After every (re)connection watchers are told to resync,
@@ -20,6 +21,9 @@ pub fn spawn_listener(
     changes: Changes,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
     // A connection that only listens never writes, so a vanished server would go
     // unnoticed without keepalives.
     config
