@@ -892,3 +892,71 @@ async fn unreachable_database_is_unavailable_without_details() {
         .unwrap()
         .unwrap();
 }
+
+/// Ends every other session on the test's database, as a restarted server would.
+async fn terminate_other_sessions(control: &Control) -> i64 {
+    control
+        .count(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn lost_connections_resync_watchers_and_recover() {
+    let Some(control) = support::start().await else {
+        return;
+    };
+    let workflow = create_workflow(&control, "Survivor").await;
+    let uuid = sluice_proto::ids::WorkflowId::parse(&workflow.id)
+        .unwrap()
+        .uuid()
+        .to_string();
+    let mut changes = control
+        .ingress
+        .clone()
+        .watch_webhooks(v1::WatchWebhooksRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(next_change(&mut changes).await.resync);
+    // A change that arrives proves the listener listens, and that every resync sent
+    // before it has been read.
+    loop {
+        update(&control, set_status(&workflow.id, "offline"))
+            .await
+            .unwrap();
+        if next_change(&mut changes).await.workflow_ids == [uuid.clone()] {
+            break;
+        }
+    }
+
+    assert!(terminate_other_sessions(&control).await >= 1);
+
+    // The listener reconnects and tells watchers that changes may have been missed.
+    assert!(next_change(&mut changes).await.resync);
+
+    // Calls on pooled connections that were cut fail as UNAVAILABLE, then succeed.
+    let mut recovered = None;
+    for _ in 0..50 {
+        match update(&control, set_status(&workflow.id, "online")).await {
+            Ok(webhook) => {
+                recovered = Some(webhook);
+                break;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                assert_eq!(status.message(), "database unavailable");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(recovered.expect("the pool recovers").status, "online");
+    assert_eq!(
+        next_change(&mut changes).await.workflow_ids,
+        std::slice::from_ref(&uuid)
+    );
+    drop(changes);
+    control.stop().await;
+}
