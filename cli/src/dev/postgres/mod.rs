@@ -13,12 +13,12 @@
 
 mod account;
 mod binaries;
+mod initdb;
 mod leftover;
 
 use std::{
-    fs::{self, DirBuilder, File, OpenOptions},
-    io::{Read, Seek, SeekFrom, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    fs::{self, File, OpenOptions},
+    io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
     process::Stdio,
     time::{Duration, Instant},
@@ -28,7 +28,7 @@ use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 use tracing::{info, warn};
 
-use self::{account::ServerAccount, binaries::Binaries};
+use self::{account::ServerAccount, binaries::Binaries, initdb::initialize};
 use super::{
     data_dir::read_or_create_secret,
     process::{self, Signal},
@@ -234,64 +234,6 @@ fn locate(data_dir: &Path, account: Option<ServerAccount>) -> anyhow::Result<Pat
     Ok(elsewhere)
 }
 
-async fn initialize(
-    binaries: &Binaries,
-    dir: &Path,
-    account: Option<ServerAccount>,
-    password: &str,
-) -> anyhow::Result<()> {
-    info!(dir = %dir.display(), "creating a PostgreSQL cluster");
-    if dir.exists() {
-        // Only an initdb that did not finish leaves a cluster directory without
-        // PG_VERSION, and initdb insists on an empty directory.
-        fs::remove_dir_all(dir)
-            .with_context(|| format!("remove the incomplete cluster in {}", dir.display()))?;
-    }
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("create {}", dir.display()))?;
-    give_to(dir, account)?;
-
-    // initdb reads the superuser's password from a file, which must be readable by the
-    // account it runs as; it exists only while initdb runs.
-    let password_file = dir.with_extension("pwfile");
-    let _ = fs::remove_file(&password_file);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&password_file)
-        .with_context(|| format!("create {}", password_file.display()))?;
-    writeln!(file, "{password}").with_context(|| format!("write {}", password_file.display()))?;
-    drop(file);
-    give_to(&password_file, account)?;
-
-    let mut initdb = Command::new(&binaries.initdb);
-    initdb
-        .arg("-D")
-        .arg(dir)
-        .args(["-U", USER, "--auth=scram-sha-256", "--encoding=UTF8"])
-        .args(["--no-locale", "--no-instructions"])
-        .arg(format!("--pwfile={}", password_file.display()))
-        .current_dir(dir)
-        .stdin(Stdio::null());
-    run_as(&mut initdb, account);
-    let output = initdb.output().await;
-    let _ = fs::remove_file(&password_file);
-
-    let output = output.with_context(|| format!("run {}", binaries.initdb.display()))?;
-    if !output.status.success() {
-        bail!(
-            "initdb failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
 fn spawn_server(
     binaries: &Binaries,
     dir: &Path,
@@ -332,14 +274,6 @@ fn run_as(command: &mut Command, account: Option<ServerAccount>) {
     if let Some(account) = account {
         command.uid(account.uid).gid(account.gid);
     }
-}
-
-fn give_to(path: &Path, account: Option<ServerAccount>) -> anyhow::Result<()> {
-    if let Some(account) = account {
-        std::os::unix::fs::chown(path, Some(account.uid), Some(account.gid))
-            .with_context(|| format!("give {} to the postgres user", path.display()))?;
-    }
-    Ok(())
 }
 
 /// A free loopback port. The server binds it a moment later; another process taking it
