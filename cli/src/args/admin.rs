@@ -27,7 +27,7 @@ pub enum WorkflowCommand {
     },
     /// Publish a new definition version; the newest one is the one that runs.
     Publish {
-        /// Workflow id, in any accepted spelling.
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
         /// A JSON file with the definition, or `-` for stdin [default: `{}`]
@@ -36,6 +36,7 @@ pub enum WorkflowCommand {
     },
     /// Show one workflow.
     Get {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
     },
@@ -47,6 +48,7 @@ pub enum WorkflowCommand {
 pub enum WebhookCommand {
     /// Show a workflow's webhook, its URL included.
     Get {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
     },
@@ -59,9 +61,11 @@ pub enum WebhookCommand {
 
 #[derive(Args, Debug)]
 pub struct WebhookUpdateArgs {
+    /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
     #[arg(value_name = "WF")]
     pub workflow: String,
 
+    /// Whether the webhook accepts requests.
     #[arg(long, value_enum)]
     pub status: Option<WebhookStatus>,
 
@@ -97,16 +101,19 @@ impl WebhookStatus {
 pub enum ApiKeyCommand {
     /// Create a key, replacing any existing one; the key is shown only this once.
     Generate {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
     },
     /// Revoke the key: every request is refused until a key is generated or deleted.
     Revoke {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
     },
     /// Delete the key, which turns key protection off.
     Delete {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
     },
@@ -116,6 +123,7 @@ pub enum ApiKeyCommand {
 pub enum ExecutionsCommand {
     /// List a workflow's executions, newest first.
     List {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
         #[arg(value_name = "WF")]
         workflow: String,
         #[arg(

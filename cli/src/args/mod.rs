@@ -37,6 +37,7 @@ pub struct Cli {
 
 /// Flags that may stand anywhere on the command line.
 #[derive(Args, Debug)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The control plane's gRPC URL [default: the address of a `sluice dev` running in
     /// --data-dir, else http://127.0.0.1:50051]
