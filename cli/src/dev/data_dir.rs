@@ -109,3 +109,41 @@ pub fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
     writeln!(file, "{secret}").with_context(|| format!("write {}", path.display()))?;
     Ok(secret)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_is_generated_once_readable_by_its_owner_only() {
+        let dir = std::env::temp_dir().join(format!("sluice-secret-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("signing-secret");
+
+        let first = read_or_create_secret(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert!(first.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(read_or_create_secret(&path).unwrap(), first);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_open_of_one_data_dir_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sluice-lock-{}", std::process::id()));
+        let first = DataDir::open(&dir).unwrap();
+        let error = DataDir::open(&dir).err().unwrap().to_string();
+        assert!(
+            error.starts_with("another `sluice dev` is already running"),
+            "{error}"
+        );
+        drop(first);
+        assert!(DataDir::open(&dir).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

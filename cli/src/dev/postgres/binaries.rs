@@ -28,10 +28,12 @@ impl Binaries {
             .into_iter()
             .chain(newest_versioned_dir(Path::new("/usr/lib/postgresql")))
             .chain([PathBuf::from("/usr/local/pgsql/bin")]);
-        for dir in candidates {
-            if let Some(binaries) = Self::in_dir(&dir) {
-                return Ok(binaries);
-            }
+        Self::first_in(candidates)
+    }
+
+    fn first_in(dirs: impl IntoIterator<Item = PathBuf>) -> anyhow::Result<Self> {
+        if let Some(binaries) = dirs.into_iter().find_map(|dir| Self::in_dir(&dir)) {
+            return Ok(binaries);
         }
         bail!(
             "PostgreSQL server binaries not found; install postgresql (e.g. apt-get install \
@@ -77,6 +79,33 @@ fn version_of(name: &OsStr) -> Option<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_binaries_say_what_to_install() {
+        let error = Binaries::first_in([PathBuf::from("/nonexistent/bin")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PostgreSQL server binaries not found; install postgresql (e.g. apt-get install \
+             postgresql) or pass --database-url"
+        );
+    }
+
+    #[test]
+    fn both_programs_must_be_in_one_dir() {
+        let dir = std::env::temp_dir().join(format!("sluice-half-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let initdb = dir.join("initdb");
+        fs::write(&initdb, "").unwrap();
+        fs::set_permissions(&initdb, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(Binaries::in_dir(&dir).is_none());
+
+        let postgres = dir.join("postgres");
+        fs::write(&postgres, "").unwrap();
+        fs::set_permissions(&postgres, fs::Permissions::from_mode(0o755)).unwrap();
+        let found = Binaries::in_dir(&dir).unwrap();
+        assert_eq!((found.initdb, found.postgres), (initdb, postgres));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_newest_version_wins_numerically() {
