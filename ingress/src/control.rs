@@ -16,7 +16,7 @@ use tonic::{
 };
 use uuid::Uuid;
 
-/// Pause before the first retry of a failed creation; doubled after each failure.
+/// Pause before the first retry of a failed call; doubled after each failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -68,8 +68,8 @@ impl ControlClient {
 
     /// The configuration of a workflow's webhook; `None` when it has none.
     ///
-    /// One attempt only: nothing is at stake before the body is read, and a sender
-    /// retries a 503 itself, which keeps a control plane outage from tying up requests.
+    /// Transient failures are retried like a creation's, so a control plane that is
+    /// being restarted (a rolling deploy) costs senders a short wait, not a 503.
     pub async fn webhook_config(
         &self,
         workflow_id: Uuid,
@@ -77,14 +77,13 @@ impl ControlClient {
         let message = GetWebhookConfigRequest {
             workflow_id: workflow_id.to_string(),
         };
-        match self
-            .call(
-                self.timeout,
+        let answer = self
+            .call_retrying(
                 |mut client, request| async move { client.get_webhook_config(request).await },
                 message,
             )
-            .await
-        {
+            .await;
+        match answer {
             Ok(config) => Ok(Some(config)),
             Err(status) if status.code() == Code::NotFound => Ok(None),
             Err(status) => {
@@ -100,36 +99,44 @@ impl ControlClient {
         &self,
         message: CreateExecutionRequest,
     ) -> Result<CreateExecutionResponse, ControlError> {
+        let answer = self
+            .call_retrying(
+                |mut client, request| async move { client.create_execution(request).await },
+                message,
+            )
+            .await;
+        match answer {
+            Ok(response) => Ok(response),
+            Err(status) => match status.code() {
+                Code::InvalidArgument => Err(ControlError::InvalidArgument),
+                Code::NotFound => Err(ControlError::NotFound),
+                _ => {
+                    self.warn_unreachable("create executions", &status);
+                    Err(ControlError::Unavailable)
+                }
+            },
+        }
+    }
+
+    /// Calls until an answer that is not a transient failure, or until the timeout has
+    /// run out, with a doubling pause between attempts. Returns the last failure.
+    async fn call_retrying<M, R, F, Fut>(&self, send: F, message: M) -> Result<R, Status>
+    where
+        M: Clone,
+        F: Fn(IngressControlClient<Channel>, Request<M>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+    {
         let deadline = Instant::now() + self.timeout;
         let mut backoff = FIRST_BACKOFF;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let status = match self
-                .call(
-                    remaining,
-                    |mut client, request| async move { client.create_execution(request).await },
-                    message.clone(),
-                )
-                .await
-            {
+            let status = match self.call(remaining, &send, message.clone()).await {
                 Ok(response) => return Ok(response),
                 Err(status) => status,
             };
-
-            match status.code() {
-                Code::InvalidArgument => return Err(ControlError::InvalidArgument),
-                Code::NotFound => return Err(ControlError::NotFound),
-                code if is_transient(code) => {}
-                _ => {
-                    self.warn_unreachable("create executions", &status);
-                    return Err(ControlError::Unavailable);
-                }
-            }
-
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining <= backoff {
-                self.warn_unreachable("create executions", &status);
-                return Err(ControlError::Unavailable);
+            if !is_transient(status.code()) || remaining <= backoff {
+                return Err(status);
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -164,9 +171,9 @@ impl ControlClient {
 
     /// One call bounded by `timeout`, both as the gRPC deadline sent to the server and
     /// as a local limit that holds even when the server never answers.
-    async fn call<M, R, F, Fut>(&self, timeout: Duration, send: F, message: M) -> Result<R, Status>
+    async fn call<M, R, F, Fut>(&self, timeout: Duration, send: &F, message: M) -> Result<R, Status>
     where
-        F: FnOnce(IngressControlClient<Channel>, Request<M>) -> Fut,
+        F: Fn(IngressControlClient<Channel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<R>, Status>>,
     {
         if timeout.is_zero() {

@@ -169,3 +169,65 @@ async fn webhook_switched_offline_is_enforced_at_once() {
     assert_eq!(stack.stored_executions().await, 1);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+
+    // Half a request is on the wire when the ingress is told to stop.
+    let mut stream = tokio::net::TcpStream::connect(stack.http).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: sluice\r\ncontent-type: application/json\r\n\
+         content-length: 8\r\n\r\n{{\"a\":",
+        webhook.path
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let draining = stack.begin_ingress_shutdown();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!draining.is_finished(), "the ingress waits for the request");
+
+    stream.write_all(b"12}").await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("Workflow execution created") {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .expect("the answer arrives")
+            .unwrap();
+        assert!(read > 0, "connection closed before the answer: {answer:?}");
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    drop(stream);
+    draining.await.unwrap().unwrap();
+    assert_eq!(
+        stack.triggers(&webhook.workflow_id).await,
+        vec![serde_json::json!({"a": 12})]
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn brief_control_plane_restart_is_ridden_out_within_the_timeout() {
+    let mut stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+    stack.stop_control().await;
+
+    // The request starts while the control plane is down and ends after it is back.
+    let sending = {
+        let request = Request::post(&webhook.path).json(r#"{"rolling":"deploy"}"#);
+        let http = stack.http;
+        tokio::spawn(async move { crate::harness::http::send(http, request).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stack.restart_control().await;
+
+    let response = sending.await.unwrap();
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(stack.stored_executions().await, 1);
+    stack.stop().await;
+}

@@ -132,6 +132,16 @@ impl Stack {
         self.control = Some(spawn_control(self.control_config.clone(), listener));
     }
 
+    /// Tells the ingress to stop and returns without waiting; the returned task ends
+    /// once the ingress has drained.
+    pub fn begin_ingress_shutdown(&mut self) -> JoinHandle<anyhow::Result<()>> {
+        let mut ingress = self.ingress.take().expect("the ingress is running");
+        if let Some(shutdown) = ingress.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        ingress.task
+    }
+
     /// Stops both services and waits until they have drained.
     pub async fn stop(mut self) {
         if let Some(ingress) = self.ingress.take() {
