@@ -715,16 +715,59 @@ async fn next_change(changes: &mut tonic::Streaming<v1::WebhookChange>) -> v1::W
         .expect("the stream carries no error")
 }
 
+/// Reads until a batch names `expected`, passing over resyncs and changes of the
+/// test's `earlier` workflows (their creation may still be on its way).
+async fn wait_for_change(
+    changes: &mut tonic::Streaming<v1::WebhookChange>,
+    expected: &str,
+    earlier: &[String],
+) {
+    loop {
+        let change = next_change(changes).await;
+        if change.workflow_ids.iter().any(|id| id == expected) {
+            return;
+        }
+        for id in &change.workflow_ids {
+            assert!(earlier.contains(id), "unexpected change of {id}");
+        }
+    }
+}
+
+/// Waits until the control plane's listener has run LISTEN, so that no notification
+/// sent from now on is missed.
+async fn wait_until_listening(control: &Control) {
+    for _ in 0..100 {
+        let listening = control
+            .count(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            )
+            .await;
+        if listening > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the change listener listens within 5 s");
+}
+
+fn uuid_of(workflow: &v1::Workflow) -> String {
+    sluice_proto::ids::WorkflowId::parse(&workflow.id)
+        .expect("the control plane returns valid workflow ids")
+        .uuid()
+        .to_string()
+}
+
 #[tokio::test]
 async fn watchers_hear_of_every_webhook_change() {
     let Some(control) = support::start().await else {
         return;
     };
-    let workflow = create_workflow(&control, "Watched").await;
-    let uuid = sluice_proto::ids::WorkflowId::parse(&workflow.id)
-        .unwrap()
-        .uuid()
-        .to_string();
+    let [updated, keyed, published] = [
+        create_workflow(&control, "Updated").await,
+        create_workflow(&control, "Keyed").await,
+        create_workflow(&control, "Published").await,
+    ];
     let mut changes = control
         .ingress
         .clone()
@@ -736,37 +779,26 @@ async fn watchers_hear_of_every_webhook_change() {
         next_change(&mut changes).await.resync,
         "the first message is a resync"
     );
+    wait_until_listening(&control).await;
 
-    // The listener may still be connecting; it resyncs once it listens, and from then
-    // on every change arrives.
-    let mut saw_change = false;
-    for _ in 0..50 {
-        update(&control, set_status(&workflow.id, "online"))
-            .await
-            .unwrap();
-        let change = next_change(&mut changes).await;
-        if change.workflow_ids == [uuid.clone()] {
-            saw_change = true;
-            break;
-        }
-        assert!(change.resync, "{change:?}");
-    }
-    assert!(saw_change);
+    let earlier = [uuid_of(&updated), uuid_of(&keyed), uuid_of(&published)];
+    update(&control, set_status(&updated.id, "online"))
+        .await
+        .unwrap();
+    wait_for_change(&mut changes, &earlier[0], &earlier).await;
 
     control
         .admin
         .clone()
         .generate_api_key(v1::GenerateApiKeyRequest {
-            workflow_id: workflow.id.clone(),
+            workflow_id: keyed.id.clone(),
         })
         .await
         .unwrap();
-    assert_eq!(
-        next_change(&mut changes).await.workflow_ids,
-        std::slice::from_ref(&uuid)
-    );
-    publish(&control, &workflow.id, "{}").await.unwrap();
-    assert_eq!(next_change(&mut changes).await.workflow_ids, [uuid]);
+    wait_for_change(&mut changes, &earlier[1], &earlier).await;
+
+    publish(&control, &published.id, "{}").await.unwrap();
+    wait_for_change(&mut changes, &earlier[2], &earlier).await;
     drop(changes);
     control.stop().await;
 }
@@ -909,10 +941,6 @@ async fn lost_connections_resync_watchers_and_recover() {
         return;
     };
     let workflow = create_workflow(&control, "Survivor").await;
-    let uuid = sluice_proto::ids::WorkflowId::parse(&workflow.id)
-        .unwrap()
-        .uuid()
-        .to_string();
     let mut changes = control
         .ingress
         .clone()
@@ -920,22 +948,25 @@ async fn lost_connections_resync_watchers_and_recover() {
         .await
         .unwrap()
         .into_inner();
-    assert!(next_change(&mut changes).await.resync);
-    // A change that arrives proves the listener listens, and that every resync sent
-    // before it has been read.
-    loop {
-        update(&control, set_status(&workflow.id, "offline"))
-            .await
-            .unwrap();
-        if next_change(&mut changes).await.workflow_ids == [uuid.clone()] {
-            break;
-        }
-    }
+    wait_until_listening(&control).await;
+    let uuid = uuid_of(&workflow);
+    // Once a change made after LISTEN has arrived, every resync sent before it has been
+    // read; only changes of this workflow may still be queued.
+    update(&control, set_status(&workflow.id, "offline"))
+        .await
+        .unwrap();
+    wait_for_change(&mut changes, &uuid, &[]).await;
 
     assert!(terminate_other_sessions(&control).await >= 1);
 
     // The listener reconnects and tells watchers that changes may have been missed.
-    assert!(next_change(&mut changes).await.resync);
+    loop {
+        let change = next_change(&mut changes).await;
+        if change.resync {
+            break;
+        }
+        assert_eq!(change.workflow_ids, std::slice::from_ref(&uuid));
+    }
 
     // Calls on pooled connections that were cut fail as UNAVAILABLE, then succeed.
     let mut recovered = None;
@@ -953,10 +984,7 @@ async fn lost_connections_resync_watchers_and_recover() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(recovered.expect("the pool recovers").status, "online");
-    assert_eq!(
-        next_change(&mut changes).await.workflow_ids,
-        std::slice::from_ref(&uuid)
-    );
+    wait_for_change(&mut changes, &uuid, &[]).await;
     drop(changes);
     control.stop().await;
 }
