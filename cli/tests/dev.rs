@@ -1,6 +1,8 @@
 //! `sluice dev` as a user runs it: the real binary, its own PostgreSQL cluster, a webhook
 //! request over a real socket, then a `kill -9` and a restart.
 
+#![allow(clippy::unwrap_used, reason = "test code outside #[test] functions")]
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
