@@ -142,9 +142,10 @@ pub async fn run(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(IngressControlServer::new(IngressControlService::new(
-            shared.clone(),
-        )))
+        .add_service(
+            IngressControlServer::new(IngressControlService::new(shared.clone()))
+                .max_decoding_message_size(sluice_proto::MAX_CREATE_EXECUTION_BYTES),
+        )
         .add_service(AdminServer::new(AdminService::new(shared)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
         .await

@@ -39,6 +39,11 @@ pub async fn commit(
     facts: RequestFacts,
 ) -> Result<Committed, Reject> {
     let expected = triggers.len();
+    // The other fields add at most a few hundred bytes to the triggers.
+    let size: usize = triggers.iter().map(|trigger| trigger.len() + 8).sum();
+    if size > sluice_proto::MAX_CREATE_EXECUTION_BYTES - 64 * 1024 {
+        return Err(Reject::PayloadTooLarge);
+    }
     let message = CreateExecutionRequest {
         // One id per HTTP request: retries of this call reuse it, so they cannot
         // create a second copy.

@@ -14,3 +14,9 @@ pub mod v1 {
 /// The encoded file descriptor set, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/sluice_descriptor.bin"));
+
+/// The largest `CreateExecution` message either side handles. One request's triggers can
+/// be much larger than its body: with `include_headers`, every NDJSON line carries its
+/// own copy of the headers. The ingress refuses a request whose message would be larger
+/// (413) instead of letting the control plane reject it as a fault.
+pub const MAX_CREATE_EXECUTION_BYTES: usize = 256 * 1024 * 1024;

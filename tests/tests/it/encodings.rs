@@ -198,3 +198,20 @@ async fn ndjson_over_the_line_cap_is_413_and_stores_nothing() {
     assert_eq!(stack.stored_executions().await, 3);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn body_near_the_default_limit_is_stored() {
+    // Larger than gRPC's customary 4 MiB message limit, within the 10 MiB body limit.
+    let stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+    let response = stack
+        .send(
+            Request::post(&webhook.path)
+                .header("content-type", "application/json")
+                .body(json_of_len(9 * 1024 * 1024)),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(stack.stored_executions().await, 1);
+    stack.stop().await;
+}
