@@ -5,7 +5,11 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["sluice/v1/ingress.proto", "sluice/v1/admin.proto"];
+const PROTOS: &[&str] = &[
+    "sluice/v1/ingress.proto",
+    "sluice/v1/admin.proto",
+    "sluice/v1/worker.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -1,10 +1,11 @@
 //! The Sluice control plane: the only writer of the database and the only place the
 //! business rules about workflows, webhooks, API keys and executions live.
 //!
-//! [`run`] serves two gRPC services on a listener the caller bound: `IngressControl`
+//! [`run`] serves three gRPC services on a listener the caller bound: `IngressControl`
 //! (webhook configuration, execution creation and a stream of webhook changes, for the
-//! ingress) and `Admin` (for people and internal services), plus health and
-//! reflection. [`migrate`] brings the database schema up to date.
+//! ingress), `Admin` (for people and internal services) and `Worker` (leasing and
+//! completing executions), plus health and reflection. [`migrate`] brings the database
+//! schema up to date.
 //!
 //! Where things are:
 //! - `grpc`: the two services; they parse requests, open one span per call and turn
@@ -12,7 +13,9 @@
 //! - `workflows`, `webhooks`, `api_keys`, `executions`: the rules and the SQL, one
 //!   concern each; `allowlist` and `methods` validate webhook settings, `url_secrets`
 //!   derives webhook URLs and the digests the ingress checks them with.
-//! - `watch`: change notifications from PostgreSQL to every watching ingress.
+//! - `watch`: change notifications from PostgreSQL to every watching ingress, and
+//!   arrivals of new executions to waiting workers.
+//! - `worker`: the execution queue (leases, completion, the lease stream).
 //! - `key_use`: API key use times, batched to one write a second.
 //! - `store`: the connection pool and the split between "database unavailable" and
 //!   everything else; `migrations`: the numbered schema files.
@@ -32,12 +35,16 @@ mod store;
 mod url_secrets;
 mod watch;
 mod webhooks;
+mod worker;
 mod workflows;
 
 use std::{fmt, future::Future, time::Duration};
 
 use anyhow::Context;
-use sluice_proto::v1::{admin_server::AdminServer, ingress_control_server::IngressControlServer};
+use sluice_proto::v1::{
+    admin_server::AdminServer, ingress_control_server::IngressControlServer,
+    worker_server::WorkerServer,
+};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
@@ -48,7 +55,8 @@ use crate::{
     key_use::KeyUse,
     store::Store,
     url_secrets::UrlSecrets,
-    watch::Changes,
+    watch::{Arrivals, Changes},
+    worker::WorkerService,
 };
 
 pub use migrations::migrate;
@@ -101,7 +109,13 @@ pub async fn run(
     // it, so that draining does not wait for streams that never finish.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let changes = Changes::new();
-    let listener_task = watch::spawn_listener(listen_config, changes.clone(), stopped.clone());
+    let arrivals = Arrivals::new();
+    let listener_task = watch::spawn_listener(
+        listen_config,
+        changes.clone(),
+        arrivals.clone(),
+        stopped.clone(),
+    );
     let key_use = KeyUse::default();
     let flusher = key_use.spawn_flusher(store.clone(), stopped.clone());
 
@@ -118,6 +132,7 @@ pub async fn run(
         .set_serving::<IngressControlServer<IngressControlService>>()
         .await;
     health.set_serving::<AdminServer<AdminService>>().await;
+    health.set_serving::<WorkerServer<WorkerService>>().await;
     health.set_service_status("", ServingStatus::Serving).await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sluice_proto::FILE_DESCRIPTOR_SET)
@@ -146,6 +161,11 @@ pub async fn run(
             IngressControlServer::new(IngressControlService::new(shared.clone()))
                 .max_decoding_message_size(sluice_proto::MAX_CREATE_EXECUTION_BYTES),
         )
+        .add_service(WorkerServer::new(WorkerService::new(
+            shared.store.clone(),
+            arrivals,
+            shared.shutdown.clone(),
+        )))
         .add_service(AdminServer::new(AdminService::new(shared)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
         .await

