@@ -1,0 +1,126 @@
+//! One span and one metric sample per gRPC call, around every service.
+//!
+//! The span joins the caller's trace when the call carries W3C trace context, so the
+//! spans of the services (and their database spans) nest under the ingress request
+//! that caused them.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use tower::{Layer, Service};
+use tracing::{Instrument, field::Empty};
+
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct CallTelemetryLayer {
+    metrics: Metrics,
+}
+
+impl CallTelemetryLayer {
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> Layer<S> for CallTelemetryLayer {
+    type Service = CallTelemetry<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CallTelemetry {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct CallTelemetry<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S, B, R> Service<http::Request<B>> for CallTelemetry<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let path = request.uri().path().to_owned();
+        let span = tracing::info_span!(
+            "grpc",
+            otel.name = %path,
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.method = %path,
+            rpc.grpc.status_code = Empty,
+        );
+        sluice_telemetry::propagation::adopt_parent(&span, request.headers());
+        let called = span.in_scope(|| self.inner.call(request));
+        let metrics = self.metrics.clone();
+        Box::pin(
+            async move {
+                let result = called.await;
+                let code = match &result {
+                    Ok(response) => status_code(response.headers()),
+                    Err(_) => tonic::Code::Unknown,
+                };
+                tracing::Span::current().record("rpc.grpc.status_code", code as i32);
+                // An unknown path is answered UNIMPLEMENTED; naming it in a label would
+                // let any caller create new time series.
+                let method = if code == tonic::Code::Unimplemented {
+                    "unknown"
+                } else {
+                    path.as_str()
+                };
+                metrics.grpc_call(method, code_name(code), started.elapsed());
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// A failed call is answered with its status in the headers; a successful one carries
+/// it in the trailers, after the headers this layer sees.
+fn status_code(headers: &http::HeaderMap) -> tonic::Code {
+    headers.get("grpc-status").map_or(tonic::Code::Ok, |value| {
+        tonic::Code::from_bytes(value.as_bytes())
+    })
+}
+
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
