@@ -1,0 +1,124 @@
+//! Trace export, in a test binary of its own because it installs the process-wide
+//! subscriber: one webhook request becomes one trace that holds the ingress's request
+//! span, the control plane's call span and its database span, as received by a real
+//! OTLP/gRPC trace receiver on a loopback port.
+
+#[allow(dead_code, unused_imports)]
+#[path = "it/harness/mod.rs"]
+mod harness;
+
+use std::sync::{Arc, Mutex};
+
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+    trace::v1::Span,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+use crate::harness::{Setup, Stack};
+
+/// Keeps every span it is sent.
+#[derive(Clone, Default)]
+struct Receiver {
+    spans: Arc<Mutex<Vec<Span>>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let mut spans = self.spans.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                spans.extend(scope.spans);
+            }
+        }
+        Ok(Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn start_receiver() -> (String, Receiver) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let receiver = Receiver::default();
+    let service = TraceServiceServer::new(receiver.clone());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    (endpoint, receiver)
+}
+
+fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
+    spans.iter().filter(|span| span.name == name).collect()
+}
+
+// Several worker threads: flushing blocks one while the exporter sends on the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_webhook_request_is_one_trace_across_both_services_and_the_database() {
+    let (endpoint, receiver) = start_receiver().await;
+    let telemetry = Arc::new(
+        sluice_telemetry::init(
+            "warn",
+            sluice_telemetry::LogFormat::Text,
+            Some(&endpoint),
+            "sluice-test",
+        )
+        .unwrap(),
+    );
+
+    let stack = Stack::start().await;
+    let webhook = stack.webhook(Setup::default()).await;
+    let response = stack
+        .send(harness::Request::post(&webhook.path).json(r#"{"traced":true}"#))
+        .await;
+    assert_eq!(response.status, 200);
+    stack.stop().await;
+
+    let flushing = Arc::clone(&telemetry);
+    tokio::task::spawn_blocking(move || flushing.flush())
+        .await
+        .unwrap();
+    let spans = receiver.spans.lock().unwrap().clone();
+
+    let requests = named(&spans, "request");
+    assert_eq!(requests.len(), 1, "one ingress request span");
+    let request = requests[0];
+    let trace: Vec<&Span> = spans
+        .iter()
+        .filter(|span| span.trace_id == request.trace_id)
+        .collect();
+
+    let calls: Vec<&&Span> = trace
+        .iter()
+        .filter(|span| span.name == "/sluice.v1.IngressControl/CreateExecution")
+        .collect();
+    assert_eq!(calls.len(), 1, "the control plane's call joined the trace");
+    assert_eq!(calls[0].parent_span_id, request.span_id);
+
+    let handlers: Vec<&&Span> = trace
+        .iter()
+        .filter(|span| span.name == "IngressControl.CreateExecution")
+        .collect();
+    assert_eq!(handlers.len(), 1);
+    assert_eq!(handlers[0].parent_span_id, calls[0].span_id);
+
+    let statements: Vec<&&Span> = trace
+        .iter()
+        .filter(|span| span.name == "INSERT executions")
+        .collect();
+    assert_eq!(statements.len(), 1, "the database span is in the trace");
+    assert_eq!(statements[0].parent_span_id, handlers[0].span_id);
+
+    // The URL secret is in the request's path, and must not be in any span.
+    let text = format!("{spans:?}");
+    assert!(!text.contains(&webhook.secret), "a URL secret in a span");
+}
