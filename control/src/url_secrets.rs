@@ -1,5 +1,9 @@
 //! Webhook URLs and the digests the ingress checks them against. URL secrets are
 //! derived from the signing secret whenever they are needed and never stored.
+//!
+//! Each rotation moves a webhook to the next *generation*. Generation 0 is the
+//! derivation Tracecat uses, so a webhook that was never rotated keeps the URL it had
+//! there; later generations mix their number into the derivation.
 
 use std::fmt;
 
@@ -22,20 +26,30 @@ impl UrlSecrets {
     }
 
     /// The URL a sender posts to, secret included.
-    pub fn url(&self, workflow: WorkflowId, webhook: Uuid) -> String {
+    pub fn url(&self, workflow: WorkflowId, webhook: Uuid, generation: i32) -> String {
         format!(
             "{}/webhooks/{}/{}",
             self.public_url,
             workflow.short(),
-            secrets::derive_url_secret(webhook, &self.signing_secret)
+            self.secret(webhook, generation)
         )
     }
 
     /// The SHA-256 of the webhook's URL secret, which is all the ingress needs to check
     /// a request's secret.
-    pub fn digest(&self, webhook: Uuid) -> Vec<u8> {
-        let secret = secrets::derive_url_secret(webhook, &self.signing_secret);
-        secrets::url_secret_digest(&secret).to_vec()
+    pub fn digest(&self, webhook: Uuid, generation: i32) -> Vec<u8> {
+        secrets::url_secret_digest(&self.secret(webhook, generation)).to_vec()
+    }
+
+    /// Generation 0 is the compatible derivation; generation `n` derives from the
+    /// signing secret prefixed with `g<n>:`, so that no two generations share a secret.
+    fn secret(&self, webhook: Uuid, generation: i32) -> String {
+        if generation == 0 {
+            secrets::derive_url_secret(webhook, &self.signing_secret)
+        } else {
+            let keyed = format!("g{generation}:{}", self.signing_secret);
+            secrets::derive_url_secret(webhook, &keyed)
+        }
     }
 }
 
@@ -65,7 +79,7 @@ mod tests {
         ] {
             let secrets = UrlSecrets::new("your-signing-secret", public_url);
             assert_eq!(
-                secrets.url(workflow, webhook),
+                secrets.url(workflow, webhook, 0),
                 format!(
                     "https://hooks.example.com/api/webhooks/wf_4itKqkgCZrLhgYiq5L211X/{SECRET}"
                 )
@@ -78,9 +92,21 @@ mod tests {
         let secrets = UrlSecrets::new("your-signing-secret", "http://localhost");
         let webhook = Uuid::parse_str(WEBHOOK).unwrap();
         assert_eq!(
-            secrets.digest(webhook),
+            secrets.digest(webhook, 0),
             sluice_proto::secrets::url_secret_digest(SECRET).to_vec()
         );
+    }
+
+    #[test]
+    fn each_generation_has_its_own_secret() {
+        let secrets = UrlSecrets::new("your-signing-secret", "http://localhost");
+        let webhook = Uuid::parse_str(WEBHOOK).unwrap();
+        let digests: std::collections::HashSet<_> = (0..4)
+            .map(|generation| secrets.digest(webhook, generation))
+            .collect();
+        assert_eq!(digests.len(), 4);
+        assert_eq!(secrets.secret(webhook, 1), secrets.secret(webhook, 1));
+        assert_ne!(secrets.secret(webhook, 1), SECRET);
     }
 
     #[test]

@@ -1,21 +1,32 @@
 //! Each workflow's webhook: its status, methods, IP allowlist and header setting, as
 //! administrators see it and as the ingress needs it.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use deadpool_postgres::GenericClient;
 use sluice_proto::{ids::WorkflowId, v1};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::{allowlist, error::Error, methods, store::Store, url_secrets::UrlSecrets, watch};
+use crate::{
+    allowlist,
+    audit::{self, Event},
+    auth::Caller,
+    error::Error,
+    methods,
+    store::Store,
+    url_secrets::UrlSecrets,
+    watch,
+};
 
 /// The columns the row readers below take, for a query over `webhooks h` left-joined
 /// with `webhook_api_keys k`.
 const COLUMNS: &str = "h.id, h.workflow_id, h.status, h.methods, h.allowlisted_cidrs,
      h.include_headers,
      (SELECT max(d.version) FROM workflow_definitions d WHERE d.workflow_id = h.workflow_id),
-     k.preview, k.created_at, k.last_used_at, k.revoked_at, k.hash, k.salt";
+     k.preview, k.created_at, k.last_used_at, k.revoked_at, k.hash, k.salt,
+     h.secret_generation, h.previous_secret_generation, h.previous_secret_expires_at,
+     k.previous_hash, k.previous_salt, k.previous_expires_at";
 
 const SELECT_BY_WORKFLOW: &str = "FROM webhooks h
      LEFT JOIN webhook_api_keys k ON k.webhook_id = h.id
@@ -44,6 +55,7 @@ pub async fn get(store: &Store, urls: &UrlSecrets, workflow: &str) -> Result<v1:
 pub async fn update(
     store: &Store,
     urls: &UrlSecrets,
+    caller: &Caller,
     workflow: &str,
     changes: Changes,
 ) -> Result<v1::Webhook, Error> {
@@ -64,6 +76,7 @@ pub async fn update(
 
     let mut client = store.client().await?;
     let transaction = client.transaction().await?;
+    let before = snapshot(&transaction, id).await?;
     let statement = transaction
         .prepare_cached(
             "UPDATE webhooks SET
@@ -94,8 +107,97 @@ pub async fn update(
     let row = select(&transaction, id)
         .await?
         .ok_or_else(|| Error::WorkflowNotFound(workflow.to_owned()))?;
+    let event = Event {
+        caller,
+        action: "UpdateWebhook",
+        workflow: Some(id.uuid()),
+        before,
+        after: Some(describe(&row)),
+    };
+    audit::record(&transaction, event).await?;
     transaction.commit().await?;
     Ok(admin_view(&row, urls))
+}
+
+/// Moves the webhook to its next URL secret generation. With a grace period the
+/// previous URL stays valid until it ends; a rotation during a grace period retires the
+/// URL that was in grace at once.
+pub async fn rotate_secret(
+    store: &Store,
+    urls: &UrlSecrets,
+    caller: &Caller,
+    workflow: &str,
+    grace: Duration,
+) -> Result<v1::Webhook, Error> {
+    let id = crate::workflows::parse_id(workflow)?;
+    let grace_seconds = f64::from(u32::try_from(grace.as_secs()).unwrap_or(u32::MAX));
+    let mut client = store.client().await?;
+    let transaction = client.transaction().await?;
+    let before = snapshot(&transaction, id).await?;
+    let statement = transaction
+        .prepare_cached(
+            "UPDATE webhooks SET
+                 previous_secret_generation = CASE WHEN $2 > 0 THEN secret_generation END,
+                 previous_secret_expires_at =
+                     CASE WHEN $2 > 0 THEN now() + make_interval(secs => $2) END,
+                 secret_generation = secret_generation + 1,
+                 updated_at = now()
+             WHERE workflow_id = $1",
+        )
+        .await?;
+    let updated = transaction
+        .execute(&statement, &[&id.uuid(), &grace_seconds])
+        .await?;
+    if updated == 0 {
+        return Err(Error::WorkflowNotFound(workflow.to_owned()));
+    }
+    watch::notify_change(&transaction, id.uuid()).await?;
+    let row = select(&transaction, id)
+        .await?
+        .ok_or_else(|| Error::WorkflowNotFound(workflow.to_owned()))?;
+    let event = Event {
+        caller,
+        action: "RotateWebhookSecret",
+        workflow: Some(id.uuid()),
+        before,
+        after: Some(describe(&row)),
+    };
+    audit::record(&transaction, event).await?;
+    transaction.commit().await?;
+    Ok(admin_view(&row, urls))
+}
+
+/// The webhook as the audit log describes it: every setting, the secret generation and
+/// the key's public facts, never a secret or a hash. `None` when there is no webhook.
+pub async fn snapshot(
+    client: &impl GenericClient,
+    id: WorkflowId,
+) -> Result<Option<serde_json::Value>, Error> {
+    Ok(select(client, id).await?.as_ref().map(describe))
+}
+
+fn describe(row: &Row) -> serde_json::Value {
+    let timestamp = |index| {
+        row.get::<_, Option<SystemTime>>(index)
+            .map(|time| humantime::format_rfc3339_millis(time).to_string())
+    };
+    let api_key = row.get::<_, Option<String>>(7).map(|preview| {
+        serde_json::json!({
+            "preview": preview,
+            "created_at": timestamp(8),
+            "revoked_at": timestamp(10),
+            "previous_expires_at": timestamp(18),
+        })
+    });
+    serde_json::json!({
+        "status": row.get::<_, String>(2),
+        "methods": row.get::<_, Vec<String>>(3),
+        "allowlisted_cidrs": row.get::<_, Vec<String>>(4),
+        "include_headers": row.get::<_, bool>(5),
+        "secret_generation": row.get::<_, i32>(13),
+        "previous_url_expires_at": timestamp(15),
+        "api_key": api_key,
+    })
 }
 
 /// The webhook as the ingress needs it: digests and key hashes, never secrets.
@@ -146,6 +248,7 @@ fn status(given: &str) -> Result<String, Error> {
 fn admin_view(row: &Row, urls: &UrlSecrets) -> v1::Webhook {
     let webhook: Uuid = row.get(0);
     let workflow = WorkflowId::new(row.get(1));
+    let previous_url_expires_at = in_grace(row, 15);
     let api_key = row.get::<_, Option<String>>(7).map(|preview| {
         let created_at: SystemTime = row.get(8);
         let last_used_at: Option<SystemTime> = row.get(9);
@@ -156,6 +259,7 @@ fn admin_view(row: &Row, urls: &UrlSecrets) -> v1::Webhook {
             last_used_at: last_used_at.map(Into::into),
             revoked_at: revoked_at.map(Into::into),
             is_active: revoked_at.is_none(),
+            previous_expires_at: in_grace(row, 18).map(Into::into),
         }
     });
     v1::Webhook {
@@ -164,8 +268,9 @@ fn admin_view(row: &Row, urls: &UrlSecrets) -> v1::Webhook {
         methods: row.get(3),
         allowlisted_cidrs: row.get(4),
         include_headers: row.get(5),
-        url: urls.url(workflow, webhook),
+        url: urls.url(workflow, webhook, row.get(13)),
         api_key,
+        previous_url_expires_at: previous_url_expires_at.map(Into::into),
     }
 }
 
@@ -182,7 +287,24 @@ fn ingress_view(row: &Row, urls: &UrlSecrets) -> v1::WebhookConfig {
             hash_hex,
             salt_b64: row.get(12),
             active: row.get::<_, Option<SystemTime>>(10).is_none(),
+            expires_at: None,
         });
+    let previous_api_key = in_grace(row, 18).and_then(|expires_at| {
+        Some(v1::ApiKeyMaterial {
+            hash_hex: row.get::<_, Option<String>>(16)?,
+            salt_b64: row.get::<_, Option<String>>(17)?,
+            active: true,
+            expires_at: Some(expires_at.into()),
+        })
+    });
+    let mut secret_sha256 = vec![urls.digest(webhook, row.get(13))];
+    let mut secret_expiries = vec![v1::SecretExpiry { expires_at: None }];
+    if let (Some(expires_at), Some(generation)) = (in_grace(row, 15), row.get(14)) {
+        secret_sha256.push(urls.digest(webhook, generation));
+        secret_expiries.push(v1::SecretExpiry {
+            expires_at: Some(expires_at.into()),
+        });
+    }
     v1::WebhookConfig {
         workflow_id: workflow.to_string(),
         webhook_id: webhook.to_string(),
@@ -191,7 +313,16 @@ fn ingress_view(row: &Row, urls: &UrlSecrets) -> v1::WebhookConfig {
         allowlisted_cidrs: row.get(4),
         include_headers: row.get(5),
         published_version: row.get(6),
-        secret_sha256: vec![urls.digest(webhook)],
+        secret_sha256,
         api_key,
+        secret_expiries,
+        previous_api_key,
     }
+}
+
+/// The expiry in column `index` when it is still ahead: the end of a grace period that
+/// has not ended.
+fn in_grace(row: &Row, index: usize) -> Option<SystemTime> {
+    row.get::<_, Option<SystemTime>>(index)
+        .filter(|expires_at| *expires_at > SystemTime::now())
 }

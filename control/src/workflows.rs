@@ -6,7 +6,13 @@ use sluice_proto::{ids::WorkflowId, v1};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::{error::Error, store::Store, watch};
+use crate::{
+    audit::{self, Event},
+    auth::Caller,
+    error::Error,
+    store::Store,
+    watch,
+};
 
 /// The columns `from_row` reads, for a query over `workflows w`.
 const COLUMNS: &str = "w.id, w.title, w.created_at,
@@ -19,7 +25,7 @@ pub fn parse_id(given: &str) -> Result<WorkflowId, Error> {
 }
 
 /// Creates a workflow and its webhook, which starts offline and accepts POST.
-pub async fn create(store: &Store, title: &str) -> Result<v1::Workflow, Error> {
+pub async fn create(store: &Store, caller: &Caller, title: &str) -> Result<v1::Workflow, Error> {
     let title = title.trim();
     if title.is_empty() {
         return Err(Error::invalid("Title must not be empty"));
@@ -42,6 +48,14 @@ pub async fn create(store: &Store, title: &str) -> Result<v1::Workflow, Error> {
         .execute(&insert_webhook, &[&Uuid::new_v4(), &id])
         .await?;
     watch::notify_change(&transaction, id).await?;
+    let event = Event {
+        caller,
+        action: "CreateWorkflow",
+        workflow: Some(id),
+        before: None,
+        after: Some(serde_json::json!({ "title": title })),
+    };
+    audit::record(&transaction, event).await?;
     transaction.commit().await?;
 
     Ok(v1::Workflow {
@@ -80,6 +94,7 @@ pub async fn list(store: &Store) -> Result<Vec<v1::Workflow>, Error> {
 /// Adds a definition version, one more than the newest.
 pub async fn publish(
     store: &Store,
+    caller: &Caller,
     workflow: &str,
     definition_json: &str,
 ) -> Result<v1::PublishWorkflowResponse, Error> {
@@ -128,6 +143,14 @@ pub async fn publish(
         Err(error) => return Err(error.into()),
     };
     watch::notify_change(&transaction, id.uuid()).await?;
+    let event = Event {
+        caller,
+        action: "PublishWorkflow",
+        workflow: Some(id.uuid()),
+        before: None,
+        after: Some(serde_json::json!({ "published_version": version })),
+    };
+    audit::record(&transaction, event).await?;
     transaction.commit().await?;
     Ok(v1::PublishWorkflowResponse {
         workflow_id: id.short(),

@@ -1,13 +1,16 @@
 //! A webhook's configuration as the checks use it, prepared once per fetch.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    time::SystemTime,
+};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use ipnet::Ipv4Net;
 use sha2::{Digest, Sha256};
 use sluice_proto::{
     secrets::api_key_hash,
-    v1::{WebhookConfig, WebhookStatus},
+    v1::{ApiKeyMaterial, WebhookConfig, WebhookStatus},
 };
 use subtle::{Choice, ConstantTimeEq};
 use uuid::Uuid;
@@ -46,8 +49,11 @@ pub struct Webhook {
     allowlist: Allowlist,
     pub include_headers: bool,
     pub published_version: Option<i32>,
-    secret_digests: Vec<[u8; 32]>,
+    /// Each valid secret's digest, with the end of its grace period if it has one.
+    secret_digests: Vec<([u8; 32], Option<SystemTime>)>,
     api_key: Option<ApiKey>,
+    /// The key a rotation replaced, valid until the instant beside it.
+    previous_api_key: Option<(ApiKey, SystemTime)>,
 }
 
 #[derive(Debug)]
@@ -99,15 +105,22 @@ impl Webhook {
         let secret_digests = config
             .secret_sha256
             .iter()
-            .filter_map(|digest| <[u8; 32]>::try_from(digest.as_slice()).ok())
+            .enumerate()
+            .filter_map(|(index, digest)| {
+                let digest = <[u8; 32]>::try_from(digest.as_slice()).ok()?;
+                let expires_at = config
+                    .secret_expiries
+                    .get(index)
+                    .and_then(|expiry| expiry.expires_at)
+                    .map(expiry_time);
+                Some((digest, expires_at))
+            })
             .collect();
-        let api_key = config.api_key.map(|key| ApiKey {
-            hash_hex: key.hash_hex.to_ascii_lowercase().into_bytes(),
-            salt: STANDARD
-                .decode(key.salt_b64.trim())
-                .ok()
-                .and_then(|salt| <[u8; 16]>::try_from(salt.as_slice()).ok()),
-            active: key.active,
+        let api_key = config.api_key.map(ApiKey::from_material);
+        // A previous key without an expiry would never retire: it is not accepted.
+        let previous_api_key = config.previous_api_key.and_then(|key| {
+            let expires_at = expiry_time(key.expires_at?);
+            Some((ApiKey::from_material(key), expires_at))
         });
 
         Self {
@@ -120,16 +133,20 @@ impl Webhook {
             published_version: config.published_version,
             secret_digests,
             api_key,
+            previous_api_key,
         }
     }
 
     /// Compares the SHA-256 of the presented secret with every valid secret's digest in
     /// constant time, so timing reveals nothing about how much of a guess was right.
+    /// A secret whose grace period has ended matches nothing.
     pub fn secret_matches(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let now = SystemTime::now();
         let mut matched = Choice::from(0);
-        for valid in &self.secret_digests {
-            matched |= digest.ct_eq(valid);
+        for (valid, expires_at) in &self.secret_digests {
+            let current = Choice::from(u8::from(expires_at.is_none_or(|end| now < end)));
+            matched |= digest.ct_eq(valid) & current;
         }
         matched.into()
     }
@@ -165,21 +182,54 @@ impl Webhook {
     }
 
     /// Checks the presented API key. A revoked key refuses every request, even one
-    /// carrying the old key.
+    /// carrying the old key. While a rotation is in grace the previous key is accepted
+    /// too.
     pub fn check_api_key(&self, presented: Option<&str>) -> ApiKeyCheck {
         let Some(key) = &self.api_key else {
             return ApiKeyCheck::NotRequired;
         };
-        let (true, Some(salt), Some(presented)) = (key.active, key.salt, presented) else {
+        let (true, Some(presented)) = (key.active, presented) else {
             return ApiKeyCheck::Refused;
         };
-        let hash = api_key_hash(presented, &salt);
-        if bool::from(hash.as_bytes().ct_eq(&key.hash_hex)) {
+        let previous_matches = self
+            .previous_api_key
+            .as_ref()
+            .is_some_and(|(previous, expires_at)| {
+                SystemTime::now() < *expires_at && previous.matches(presented)
+            });
+        if key.matches(presented) || previous_matches {
             ApiKeyCheck::Matched
         } else {
             ApiKeyCheck::Refused
         }
     }
+}
+
+impl ApiKey {
+    fn from_material(key: ApiKeyMaterial) -> Self {
+        Self {
+            hash_hex: key.hash_hex.to_ascii_lowercase().into_bytes(),
+            salt: STANDARD
+                .decode(key.salt_b64.trim())
+                .ok()
+                .and_then(|salt| <[u8; 16]>::try_from(salt.as_slice()).ok()),
+            active: key.active,
+        }
+    }
+
+    /// Compares hashes in constant time; a key with an unreadable salt matches nothing.
+    fn matches(&self, presented: &str) -> bool {
+        let Some(salt) = self.salt else {
+            return false;
+        };
+        let hash = api_key_hash(presented, &salt);
+        bool::from(hash.as_bytes().ct_eq(&self.hash_hex))
+    }
+}
+
+/// A protobuf timestamp as a system time; one before the epoch is long past.
+fn expiry_time(timestamp: prost_types::Timestamp) -> SystemTime {
+    SystemTime::try_from(timestamp).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// An allowlist entry: normally a normalised CIDR, but a bare address is read as `/32`.
@@ -225,6 +275,7 @@ mod tests {
                 hash_hex: TEST_KEY_HASH.into(),
                 salt_b64: SALT_B64.into(),
                 active,
+                expires_at: None,
             }),
             ..config()
         })
@@ -237,6 +288,73 @@ mod tests {
         assert!(webhook.secret_matches("new"));
         assert!(!webhook.secret_matches("other"));
         assert!(!webhook.secret_matches(""));
+    }
+
+    #[test]
+    fn a_secret_past_its_grace_period_matches_nothing() {
+        let at = |offset: i64| prost_types::Timestamp {
+            seconds: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+                + offset,
+            nanos: 0,
+        };
+        let expiring = |offset| sluice_proto::v1::SecretExpiry {
+            expires_at: Some(at(offset)),
+        };
+        let unlimited = sluice_proto::v1::SecretExpiry { expires_at: None };
+        let webhook = webhook(WebhookConfig {
+            secret_expiries: vec![unlimited, expiring(-1)],
+            ..config()
+        });
+        assert!(webhook.secret_matches("old"));
+        assert!(!webhook.secret_matches("new"));
+        let webhook = webhook_in_grace(expiring(60));
+        assert!(webhook.secret_matches("new"));
+    }
+
+    fn webhook_in_grace(expiry: sluice_proto::v1::SecretExpiry) -> Webhook {
+        webhook(WebhookConfig {
+            secret_expiries: vec![sluice_proto::v1::SecretExpiry { expires_at: None }, expiry],
+            ..config()
+        })
+    }
+
+    #[test]
+    fn a_previous_key_is_accepted_until_it_expires() {
+        let at = |offset: i64| prost_types::Timestamp {
+            seconds: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+                + offset,
+            nanos: 0,
+        };
+        let previous = |offset| ApiKeyMaterial {
+            hash_hex: TEST_KEY_HASH.into(),
+            salt_b64: SALT_B64.into(),
+            active: true,
+            expires_at: Some(at(offset)),
+        };
+        let current = ApiKeyMaterial {
+            hash_hex: "00".repeat(32),
+            salt_b64: SALT_B64.into(),
+            active: true,
+            expires_at: None,
+        };
+        let in_grace = webhook(WebhookConfig {
+            api_key: Some(current.clone()),
+            previous_api_key: Some(previous(60)),
+            ..config()
+        });
+        assert_eq!(in_grace.check_api_key(Some("tc_sk_test")), ApiKeyCheck::Matched);
+        let expired = webhook(WebhookConfig {
+            api_key: Some(current),
+            previous_api_key: Some(previous(-1)),
+            ..config()
+        });
+        assert_eq!(expired.check_api_key(Some("tc_sk_test")), ApiKeyCheck::Refused);
     }
 
     #[test]
@@ -340,6 +458,7 @@ mod tests {
                 hash_hex: TEST_KEY_HASH.into(),
                 salt_b64: "AAEC".into(),
                 active: true,
+                expires_at: None,
             }),
             ..config()
         });

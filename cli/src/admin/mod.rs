@@ -2,6 +2,8 @@
 //! produces an [`Answer`] that is printed either as one JSON value or for a person.
 
 mod api_key;
+mod audit;
+mod bearer;
 mod execution;
 mod layout;
 mod webhook;
@@ -11,8 +13,10 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use sluice_proto::v1::admin_client::AdminClient;
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
 
+pub use audit::run as audit;
+pub use bearer::{Bearer, DEV_ADMIN_TOKEN, admin_token};
 pub use execution::run as executions;
 pub use webhook::run as webhook;
 pub use workflow::run as workflow;
@@ -25,12 +29,12 @@ pub struct Answer {
 
 /// A connected Admin client and the URL it reached, for error messages.
 pub struct Control {
-    client: AdminClient<Channel>,
+    client: AdminClient<InterceptedService<Channel, Bearer>>,
     url: String,
 }
 
 impl Control {
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<Self> {
         let endpoint = Channel::from_shared(url.to_owned())
             .with_context(|| format!("invalid control plane URL: {url}"))?
             .connect_timeout(Duration::from_secs(5))
@@ -40,7 +44,7 @@ impl Control {
             .await
             .with_context(|| format!("cannot reach the control plane at {url}"))?;
         Ok(Self {
-            client: AdminClient::new(channel),
+            client: AdminClient::with_interceptor(channel, Bearer::new(token)?),
             url: url.to_owned(),
         })
     }
@@ -58,6 +62,12 @@ impl Control {
             Code::Unavailable => {
                 anyhow!("cannot reach the control plane at {}: {message}", self.url)
             }
+            Code::Unauthenticated => anyhow!(
+                "the control plane at {} refused the call ({message}): give --token-file or \
+                 SLUICE_TOKEN",
+                self.url
+            ),
+            Code::PermissionDenied => anyhow!("the control plane refused the call: {message}"),
             Code::DeadlineExceeded => {
                 anyhow!("the control plane at {} did not answer in time", self.url)
             }

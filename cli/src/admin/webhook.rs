@@ -1,5 +1,7 @@
 use serde_json::{Value, json};
-use sluice_proto::v1::{GetWebhookRequest, StringList, UpdateWebhookRequest, Webhook};
+use sluice_proto::v1::{
+    GetWebhookRequest, RotateWebhookSecretRequest, StringList, UpdateWebhookRequest, Webhook,
+};
 
 use super::{Answer, Control, api_key, layout};
 use crate::args::{WebhookCommand, WebhookUpdateArgs};
@@ -24,6 +26,31 @@ pub async fn run(control: &mut Control, command: WebhookCommand) -> anyhow::Resu
                     .map_err(|status| control.failure(status))?
                     .into_inner(),
             ))
+        }
+        WebhookCommand::RotateSecret { workflow, grace } => {
+            let request = RotateWebhookSecretRequest {
+                workflow_id: workflow,
+                grace_seconds: u32::try_from(grace.as_secs()).unwrap_or(u32::MAX),
+            };
+            let webhook = control
+                .client
+                .rotate_webhook_secret(request)
+                .await
+                .map_err(|status| control.failure(status))?
+                .into_inner();
+            let mut answer = answer(&webhook);
+            let expires = layout::timestamp(webhook.previous_url_expires_at.as_ref());
+            answer.text = match &expires {
+                Some(expires) => format!("{}\nThe previous URL works until {expires}.", answer.text),
+                None => format!("{}\nThe previous URL no longer works.", answer.text),
+            };
+            if let Some(object) = answer.json.as_object_mut() {
+                object.insert(
+                    "previous_url_expires_at".to_owned(),
+                    expires.map_or(Value::Null, Value::String),
+                );
+            }
+            Ok(answer)
         }
         WebhookCommand::ApiKey(command) => api_key::run(control, command).await,
     }

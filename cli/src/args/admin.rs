@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -16,6 +16,26 @@ pub enum AdminCommand {
     /// Inspect the executions webhook requests created.
     #[command(subcommand)]
     Executions(ExecutionsCommand),
+    /// Inspect the record of admin changes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// List admin changes, newest first.
+    List {
+        /// Only the changes of this workflow: `wf_…`, a UUID or `wf-` and 32 hex digits.
+        #[arg(long, value_name = "WF")]
+        workflow: Option<String>,
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = 100,
+            value_parser = clap::value_parser!(u32).range(1..=10_000)
+        )]
+        limit: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -54,6 +74,15 @@ pub enum WebhookCommand {
     },
     /// Change the given settings of a workflow's webhook.
     Update(WebhookUpdateArgs),
+    /// Issue a new webhook URL; the previous one keeps working for the grace period.
+    RotateSecret {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
+        #[arg(value_name = "WF")]
+        workflow: String,
+        /// How long the previous URL keeps working, e.g. `24h`; `0s` retires it at once.
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_grace)]
+        grace: Duration,
+    },
     /// Manage the webhook's API key.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
@@ -105,6 +134,16 @@ pub enum ApiKeyCommand {
         #[arg(value_name = "WF")]
         workflow: String,
     },
+    /// Create a key, keeping the current one valid for the grace period; the new key is
+    /// shown only this once.
+    Rotate {
+        /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
+        #[arg(value_name = "WF")]
+        workflow: String,
+        /// How long the previous key keeps working, e.g. `1h`.
+        #[arg(long, value_name = "DURATION", value_parser = parse_grace)]
+        grace: Duration,
+    },
     /// Revoke the key: every request is refused until a key is generated or deleted.
     Revoke {
         /// Workflow id: `wf_…`, a UUID or `wf-` and 32 hex digits.
@@ -140,4 +179,13 @@ pub enum ExecutionsCommand {
         #[arg(value_name = "WF_EXEC_ID")]
         wf_exec_id: String,
     },
+}
+
+/// A grace period: a `humantime` duration of whole seconds that fits the API's field.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let grace = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if grace.subsec_nanos() != 0 || u32::try_from(grace.as_secs()).is_err() {
+        return Err("a grace period is whole seconds, at most about 136 years".to_owned());
+    }
+    Ok(grace)
 }

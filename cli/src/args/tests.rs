@@ -158,7 +158,7 @@ fn dev_takes_every_ingress_flag_and_the_database_url() {
     let Command::Dev(dev) = cli.command else {
         panic!("not dev");
     };
-    let config = dev.ingress.to_config("http://127.0.0.1:1".into());
+    let config = dev.ingress.to_config("http://127.0.0.1:1".into()).unwrap();
     assert_eq!(config.path_prefix, "/api");
     assert_eq!(
         config.trusted_proxies,
@@ -184,7 +184,7 @@ fn ingress_defaults_match_the_ingress_library() {
     let Command::Ingress(ingress) = parse(&["ingress"]).command else {
         panic!("not ingress");
     };
-    let config = ingress.to_config("http://127.0.0.1:50051".into());
+    let config = ingress.to_config("http://127.0.0.1:50051".into()).unwrap();
     let defaults = sluice_ingress::Config::default();
     assert_eq!(config.path_prefix, defaults.path_prefix);
     assert_eq!(config.trusted_proxies, defaults.trusted_proxies);
@@ -212,6 +212,7 @@ fn server_flags_fall_back_to_the_environment() {
             ("SLUICE_GRPC_ADDR", "0.0.0.0:9000"),
             ("SLUICE_PUBLIC_URL", "https://hooks.example.com/api/"),
             ("SLUICE_POOL_SIZE", "4"),
+            ("SLUICE_INSECURE_NO_AUTH", "true"),
         ],
     );
     let Command::Control(control) = cli.command else {
@@ -236,7 +237,7 @@ fn server_flags_fall_back_to_the_environment() {
     let Command::Ingress(ingress) = cli.command else {
         panic!("not ingress");
     };
-    let config = ingress.to_config(String::new());
+    let config = ingress.to_config(String::new()).unwrap();
     assert_eq!(ingress.http, "0.0.0.0:8000".parse::<SocketAddr>().unwrap());
     assert_eq!(config.trusted_proxies.len(), 2);
     assert_eq!(config.max_body_bytes, 2048);
@@ -261,4 +262,52 @@ fn control_requires_a_signing_secret() {
 fn trusted_proxies_reject_garbage() {
     assert_eq!(TrustedProxies::parse(""), Ok(TrustedProxies(vec![])));
     assert!(TrustedProxies::parse("10.0.0.0/8,nope").is_err());
+}
+
+#[test]
+fn control_refuses_to_start_without_credentials_unless_told_to() {
+    let base = ["control", "--database-url", "postgres://db/sluice"];
+    let with = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let Command::Control(control) = parse(&args).command else {
+            panic!("not control");
+        };
+        control.to_config().map(|config| config.authentication)
+    };
+    let error = with(&["--signing-secret", "s"]).unwrap_err().to_string();
+    assert!(error.starts_with("no credentials configured"), "{error}");
+    assert!(matches!(
+        with(&["--signing-secret", "s", "--insecure-no-auth"]),
+        Ok(sluice_control::Authentication::Disabled)
+    ));
+
+    let dir = std::env::temp_dir().join(format!("sluice-tokens-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ingress"), "ingress-token\n").unwrap();
+    std::fs::write(dir.join("admin"), "admin-token\n").unwrap();
+    let ingress = dir.join("ingress");
+    let admin = dir.join("admin");
+    let configured = with(&[
+        "--signing-secret",
+        "s",
+        "--ingress-token-file",
+        ingress.to_str().unwrap(),
+        "--admin-token-file",
+        admin.to_str().unwrap(),
+    ]);
+    let Ok(sluice_control::Authentication::Tokens(credentials)) = configured else {
+        panic!("tokens expected");
+    };
+    let tokens: Vec<_> = credentials
+        .iter()
+        .map(|c| (c.role, c.token.as_str()))
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            (sluice_control::Role::Ingress, "ingress-token"),
+            (sluice_control::Role::Admin, "admin-token")
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -17,6 +17,7 @@ const LOCK: &str = "lock";
 const SIGNING_SECRET: &str = "signing-secret";
 const DEMO_WORKFLOW: &str = "demo-workflow";
 const CONTROL_URL: &str = "control-url";
+const INGRESS_TOKEN: &str = "ingress-token";
 
 /// An open data directory, locked against a second `sluice dev` for as long as it
 /// lives: two runs would fight over one PostgreSQL cluster.
@@ -57,6 +58,16 @@ impl DataDir {
     /// restarts.
     pub fn signing_secret(&self) -> anyhow::Result<String> {
         read_or_create_secret(&self.path.join(SIGNING_SECRET))
+    }
+
+    /// The token the in-process ingress presents to the control plane.
+    pub fn ingress_token(&self) -> anyhow::Result<String> {
+        read_or_create_secret(&self.path.join(INGRESS_TOKEN))
+    }
+
+    /// The token admin commands present; they read it from this file by themselves.
+    pub fn admin_token(&self) -> anyhow::Result<String> {
+        read_or_create_secret(&self.path.join(crate::admin::DEV_ADMIN_TOKEN))
     }
 
     pub fn demo_workflow(&self) -> Option<String> {

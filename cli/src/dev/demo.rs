@@ -7,18 +7,28 @@ use sluice_proto::v1::{
     CreateWorkflowRequest, GetWebhookRequest, GetWorkflowRequest, PublishWorkflowRequest,
     StringList, UpdateWebhookRequest, Webhook, admin_client::AdminClient,
 };
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
 use tracing::info;
 
 use super::data_dir::DataDir;
+use crate::admin::Bearer;
+
+type Admin = AdminClient<InterceptedService<Channel, Bearer>>;
 
 const TITLE: &str = "Demo webhook";
 
 /// The demo workflow's webhook, created first if needed.
-pub async fn ensure(control_url: &str, data_dir: &DataDir) -> anyhow::Result<Webhook> {
-    let mut admin = AdminClient::connect(control_url.to_owned())
+pub async fn ensure(
+    control_url: &str,
+    admin_token: &str,
+    data_dir: &DataDir,
+) -> anyhow::Result<Webhook> {
+    let channel = Channel::from_shared(control_url.to_owned())
+        .with_context(|| format!("invalid control plane URL: {control_url}"))?
+        .connect()
         .await
         .with_context(|| format!("connect to the control plane at {control_url}"))?;
+    let mut admin = AdminClient::with_interceptor(channel, Bearer::new(Some(admin_token))?);
 
     let existing = match data_dir.demo_workflow() {
         Some(id) => find(&mut admin, id).await?,
@@ -34,7 +44,7 @@ pub async fn ensure(control_url: &str, data_dir: &DataDir) -> anyhow::Result<Web
     Ok(webhook.into_inner())
 }
 
-async fn find(admin: &mut AdminClient<Channel>, id: String) -> anyhow::Result<Option<String>> {
+async fn find(admin: &mut Admin, id: String) -> anyhow::Result<Option<String>> {
     let request = GetWorkflowRequest { workflow_id: id };
     match admin.get_workflow(request).await {
         Ok(workflow) => Ok(Some(workflow.into_inner().id)),
@@ -43,7 +53,7 @@ async fn find(admin: &mut AdminClient<Channel>, id: String) -> anyhow::Result<Op
     }
 }
 
-async fn create(admin: &mut AdminClient<Channel>, data_dir: &DataDir) -> anyhow::Result<String> {
+async fn create(admin: &mut Admin, data_dir: &DataDir) -> anyhow::Result<String> {
     let request = CreateWorkflowRequest {
         title: TITLE.to_owned(),
     };

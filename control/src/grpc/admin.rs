@@ -4,7 +4,9 @@ use sluice_proto::v1::{self, admin_server::Admin};
 use tonic::{Request, Response, Status};
 
 use super::Shared;
-use crate::{api_keys, executions, webhooks, workflows};
+use std::time::Duration;
+
+use crate::{api_keys, audit, auth::Caller, executions, webhooks, workflows};
 
 pub struct AdminService {
     shared: Shared,
@@ -24,7 +26,8 @@ impl Admin for AdminService {
         request: Request<v1::CreateWorkflowRequest>,
     ) -> Result<Response<v1::Workflow>, Status> {
         let shared = &self.shared;
-        let workflow = workflows::create(&shared.store, &request.get_ref().title)
+        let caller = Caller::of(&request);
+        let workflow = workflows::create(&shared.store, &caller, &request.get_ref().title)
             .await
             .map_err(|error| shared.status(error))?;
         tracing::Span::current().record("workflow_id", workflow.id.as_str());
@@ -69,9 +72,11 @@ impl Admin for AdminService {
         request: Request<v1::PublishWorkflowRequest>,
     ) -> Result<Response<v1::PublishWorkflowResponse>, Status> {
         let shared = &self.shared;
+        let caller = Caller::of(&request);
         let request = request.get_ref();
         workflows::publish(
             &shared.store,
+            &caller,
             &request.workflow_id,
             &request.definition_json,
         )
@@ -106,6 +111,7 @@ impl Admin for AdminService {
         request: Request<v1::UpdateWebhookRequest>,
     ) -> Result<Response<v1::Webhook>, Status> {
         let shared = &self.shared;
+        let caller = Caller::of(&request);
         let request = request.into_inner();
         let changes = webhooks::Changes {
             status: request.status,
@@ -113,10 +119,77 @@ impl Admin for AdminService {
             allowlisted_cidrs: request.allowlisted_cidrs.map(|list| list.values),
             include_headers: request.include_headers,
         };
-        webhooks::update(&shared.store, &shared.urls, &request.workflow_id, changes)
+        webhooks::update(
+            &shared.store,
+            &shared.urls,
+            &caller,
+            &request.workflow_id,
+            changes,
+        )
+        .await
+        .map(Response::new)
+        .map_err(|error| shared.status(error))
+    }
+
+    #[tracing::instrument(
+        name = "Admin.RotateWebhookSecret",
+        skip_all,
+        fields(workflow_id = %request.get_ref().workflow_id)
+    )]
+    async fn rotate_webhook_secret(
+        &self,
+        request: Request<v1::RotateWebhookSecretRequest>,
+    ) -> Result<Response<v1::Webhook>, Status> {
+        let shared = &self.shared;
+        let caller = Caller::of(&request);
+        let request = request.get_ref();
+        let grace = Duration::from_secs(request.grace_seconds.into());
+        webhooks::rotate_secret(
+            &shared.store,
+            &shared.urls,
+            &caller,
+            &request.workflow_id,
+            grace,
+        )
+        .await
+        .map(Response::new)
+        .map_err(|error| shared.status(error))
+    }
+
+    #[tracing::instrument(
+        name = "Admin.RotateApiKey",
+        skip_all,
+        fields(workflow_id = %request.get_ref().workflow_id)
+    )]
+    async fn rotate_api_key(
+        &self,
+        request: Request<v1::RotateApiKeyRequest>,
+    ) -> Result<Response<v1::GeneratedApiKey>, Status> {
+        let shared = &self.shared;
+        let caller = Caller::of(&request);
+        let request = request.get_ref();
+        let grace = Duration::from_secs(request.grace_seconds.into());
+        api_keys::rotate(&shared.store, &caller, &request.workflow_id, grace)
             .await
             .map(Response::new)
             .map_err(|error| shared.status(error))
+    }
+
+    #[tracing::instrument(
+        name = "Admin.ListAuditEvents",
+        skip_all,
+        fields(workflow_id = %request.get_ref().workflow_id)
+    )]
+    async fn list_audit_events(
+        &self,
+        request: Request<v1::ListAuditEventsRequest>,
+    ) -> Result<Response<v1::ListAuditEventsResponse>, Status> {
+        let shared = &self.shared;
+        let request = request.get_ref();
+        let events = audit::list(&shared.store, &request.workflow_id, request.limit)
+            .await
+            .map_err(|error| shared.status(error))?;
+        Ok(Response::new(v1::ListAuditEventsResponse { events }))
     }
 
     #[tracing::instrument(
@@ -129,7 +202,8 @@ impl Admin for AdminService {
         request: Request<v1::GenerateApiKeyRequest>,
     ) -> Result<Response<v1::GeneratedApiKey>, Status> {
         let shared = &self.shared;
-        api_keys::generate(&shared.store, &request.get_ref().workflow_id)
+        let caller = Caller::of(&request);
+        api_keys::generate(&shared.store, &caller, &request.get_ref().workflow_id)
             .await
             .map(Response::new)
             .map_err(|error| shared.status(error))
@@ -145,7 +219,8 @@ impl Admin for AdminService {
         request: Request<v1::RevokeApiKeyRequest>,
     ) -> Result<Response<v1::RevokeApiKeyResponse>, Status> {
         let shared = &self.shared;
-        api_keys::revoke(&shared.store, &request.get_ref().workflow_id)
+        let caller = Caller::of(&request);
+        api_keys::revoke(&shared.store, &caller, &request.get_ref().workflow_id)
             .await
             .map(|()| Response::new(v1::RevokeApiKeyResponse {}))
             .map_err(|error| shared.status(error))
@@ -161,7 +236,8 @@ impl Admin for AdminService {
         request: Request<v1::DeleteApiKeyRequest>,
     ) -> Result<Response<v1::DeleteApiKeyResponse>, Status> {
         let shared = &self.shared;
-        api_keys::delete(&shared.store, &request.get_ref().workflow_id)
+        let caller = Caller::of(&request);
+        api_keys::delete(&shared.store, &caller, &request.get_ref().workflow_id)
             .await
             .map(|()| Response::new(v1::DeleteApiKeyResponse {}))
             .map_err(|error| shared.status(error))

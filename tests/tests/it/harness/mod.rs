@@ -1,6 +1,7 @@
 //! The end-to-end harness: real services on loopback sockets, a real PostgreSQL, and a
 //! typed way to set up a webhook and send it requests.
 
+pub mod credentials;
 pub mod database;
 pub mod http;
 pub mod proxy;
