@@ -1,5 +1,5 @@
-//! Executions: created by the ingress, one per trigger of a webhook request, and read
-//! back by administrators.
+//! Executions: created by the ingress, one per trigger of a webhook request (written by
+//! `group_commit`), and read back by administrators.
 
 use std::{net::IpAddr, time::SystemTime};
 
@@ -21,143 +21,24 @@ const COLUMNS: &str = "wf_exec_id, workflow_id, webhook_id, definition_version,
      media_type, trigger_type";
 
 /// One webhook request, as the ingress hands it over.
-pub struct NewExecutions<'a> {
+pub struct NewExecutions {
     pub request_id: Uuid,
     pub workflow: WorkflowId,
     pub webhook: Uuid,
     /// JSON text, one per execution; `None` for a request without a payload.
-    pub triggers: Vec<Option<&'a str>>,
+    pub triggers: Vec<Option<String>>,
     pub received_at: SystemTime,
     pub client_ip: Option<IpAddr>,
-    pub method: &'a str,
-    pub media_type: &'a str,
+    pub method: String,
+    pub media_type: String,
 }
 
 /// What became of a request.
+#[derive(Clone, Debug)]
 pub struct Created {
     pub outcome: Outcome,
     /// One per trigger, in order; empty unless the outcome is `Created`.
     pub wf_exec_ids: Vec<String>,
-}
-
-/// Creates every execution of one request in one transaction. A retry of a request
-/// that was already committed creates nothing and returns the first ids.
-pub async fn create(store: &Store, request: &NewExecutions<'_>) -> Result<Created, Error> {
-    let mut client = store.client().await?;
-    let transaction = client.transaction().await?;
-
-    // Sharing the webhook row makes a concurrent switch to offline wait for this
-    // request, and this request wait for it: once "offline" has committed, nothing more
-    // is created.
-    let webhook = transaction
-        .prepare_cached(
-            "SELECT h.status,
-                 (SELECT max(d.version) FROM workflow_definitions d
-                  WHERE d.workflow_id = h.workflow_id)
-             FROM webhooks h
-             WHERE h.workflow_id = $1 AND h.id = $2
-             FOR SHARE OF h",
-        )
-        .await?;
-    let row = transaction
-        .query_opt(&webhook, &[&request.workflow.uuid(), &request.webhook])
-        .await?;
-    let checked = match row.as_ref().map(|row| (row.get::<_, &str>(0), row.get(1))) {
-        None => Err(Outcome::WebhookNotFound),
-        Some((status, _)) if status != "online" => Err(Outcome::WebhookOffline),
-        Some((_, None)) => Err(Outcome::NotPublished),
-        Some((_, Some(version))) => Ok(version),
-    };
-    let version: i32 = match checked {
-        Ok(version) => version,
-        Err(outcome) => {
-            // A retry whose first attempt committed just before the webhook changed
-            // still gets the executions it created.
-            let existing = existing_ids(&transaction, request.request_id).await?;
-            let outcome = if existing.is_empty() {
-                outcome
-            } else {
-                Outcome::Created
-            };
-            return Ok(Created {
-                outcome,
-                wf_exec_ids: existing,
-            });
-        }
-    };
-
-    let ids: Vec<ExecutionId> = request
-        .triggers
-        .iter()
-        .map(|_| ExecutionId::generate(request.workflow))
-        .collect();
-    let uuids: Vec<Uuid> = ids.iter().map(|id| id.execution).collect();
-    let wf_exec_ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-
-    // One statement for all triggers, so a 100 000-line request is one round trip.
-    // Triggers are cast from text by PostgreSQL, which rejects what jsonb cannot hold.
-    let insert = transaction
-        .prepare_cached(
-            "INSERT INTO executions (id, wf_exec_id, workflow_id, webhook_id,
-                 definition_version, trigger, request_id, request_seq, client_ip, method,
-                 media_type, received_at)
-             SELECT t.id, t.wf_exec_id, $4, $5, $6, t.trigger::jsonb, $7, t.seq::int, $8,
-                 $9, $10, $11
-             FROM unnest($1::uuid[], $2::text[], $3::text[])
-                 WITH ORDINALITY AS t(id, wf_exec_id, trigger, seq)
-             ON CONFLICT (request_id, request_seq) DO NOTHING",
-        )
-        .await?;
-    let inserted = transaction
-        .execute(
-            &insert,
-            &[
-                &uuids,
-                &wf_exec_ids,
-                &request.triggers,
-                &request.workflow.uuid(),
-                &request.webhook,
-                &version,
-                &request.request_id,
-                &request.client_ip,
-                &request.method,
-                &request.media_type,
-                &request.received_at,
-            ],
-        )
-        .await;
-    let inserted = match inserted {
-        Ok(inserted) => inserted,
-        Err(error) if workflows::is_invalid_json(&error) => {
-            return Err(Error::invalid("invalid trigger payload"));
-        }
-        Err(error) => return Err(error.into()),
-    };
-
-    let wf_exec_ids = if inserted == wf_exec_ids.len() as u64 {
-        wf_exec_ids
-    } else {
-        existing_ids(&transaction, request.request_id).await?
-    };
-    transaction.commit().await?;
-    Ok(Created {
-        outcome: Outcome::Created,
-        wf_exec_ids,
-    })
-}
-
-/// The executions a request already created, in trigger order.
-async fn existing_ids(
-    client: &impl deadpool_postgres::GenericClient,
-    request_id: Uuid,
-) -> Result<Vec<String>, Error> {
-    let statement = client
-        .prepare_cached(
-            "SELECT wf_exec_id FROM executions WHERE request_id = $1 ORDER BY request_seq",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&request_id]).await?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
 pub async fn get(store: &Store, wf_exec_id: &str) -> Result<v1::Execution, Error> {

@@ -7,6 +7,8 @@ mod api_keys;
 mod availability;
 mod calls;
 mod executions;
+mod group_commit;
+mod retention;
 mod support;
 mod watch;
 mod webhooks;

@@ -1,0 +1,313 @@
+//! One batch of requests in one transaction: a locking check of their webhooks, one
+//! multi-row insert, and a look-up of earlier attempts only when one is needed.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    net::IpAddr,
+    time::SystemTime,
+};
+
+use deadpool_postgres::Transaction;
+use sluice_proto::{ids::ExecutionId, v1::create_execution_response::Outcome};
+use uuid::Uuid;
+
+use crate::{
+    executions::{Created, NewExecutions},
+    store::{Store, StoreError},
+};
+
+/// Sharing the webhook rows makes a concurrent switch to offline wait for the batch,
+/// and the batch wait for it: once "offline" has committed, nothing more is created.
+/// Rows are locked in one order so that batches cannot deadlock one another.
+const CHECK: &str = "SELECT h.workflow_id, h.id, h.status,
+         (SELECT max(d.version) FROM workflow_definitions d
+          WHERE d.workflow_id = h.workflow_id)
+     FROM webhooks h
+     WHERE (h.workflow_id, h.id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+     ORDER BY h.id
+     FOR SHARE OF h";
+
+/// One row per execution, joined to one row per request for the columns a request's
+/// executions share. Triggers are cast from text by PostgreSQL, which rejects what
+/// jsonb cannot hold.
+const INSERT: &str = "INSERT INTO executions (id, wf_exec_id, workflow_id, webhook_id,
+         definition_version, trigger, request_id, request_seq, client_ip, method,
+         media_type, received_at)
+     SELECT e.id, e.wf_exec_id, r.workflow_id, r.webhook_id, r.version, e.trigger::jsonb,
+         r.request_id, e.seq, r.client_ip, r.method, r.media_type, r.received_at
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[])
+             AS e(id, wf_exec_id, trigger, request, seq)
+         JOIN unnest($6::uuid[], $7::uuid[], $8::int[], $9::uuid[], $10::inet[],
+                 $11::text[], $12::text[], $13::timestamptz[])
+             WITH ORDINALITY AS r(workflow_id, webhook_id, version, request_id, client_ip,
+                 method, media_type, received_at, n)
+             ON r.n = e.request
+     ON CONFLICT (request_id, request_seq) DO NOTHING";
+
+const EXISTING: &str = "SELECT request_id, wf_exec_id FROM executions
+     WHERE request_id = ANY($1) ORDER BY request_id, request_seq";
+
+/// Writes `requests` in one transaction and returns their outcomes in order. A request
+/// id that appears more than once (a retry that caught up with its first attempt) is
+/// written once and answered the same each time.
+pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Created>, StoreError> {
+    let mut client = store.client().await?;
+    let transaction = client.transaction().await?;
+
+    let mut first_of: HashMap<Uuid, usize> = HashMap::with_capacity(requests.len());
+    let unique: Vec<usize> = (0..requests.len())
+        .filter(|&index| *first_of.entry(requests[index].request_id).or_insert(index) == index)
+        .collect();
+
+    let versions = check(&transaction, requests, &unique).await?;
+    let mut outcomes: HashMap<usize, Result<Created, Outcome>> = HashMap::new();
+    let mut accepted = Vec::new();
+    for &index in &unique {
+        let request = requests[index];
+        match versions.get(&(request.workflow.uuid(), request.webhook)) {
+            None => {
+                outcomes.insert(index, Err(Outcome::WebhookNotFound));
+            }
+            Some(Err(outcome)) => {
+                outcomes.insert(index, Err(*outcome));
+            }
+            Some(Ok(version)) => accepted.push((index, *version)),
+        }
+    }
+
+    let generated = insert(&transaction, requests, &accepted).await?;
+    let all_new = generated.inserted == generated.expected;
+    for ((index, _), wf_exec_ids) in accepted.iter().zip(generated.ids) {
+        outcomes.insert(
+            *index,
+            Ok(Created {
+                outcome: Outcome::Created,
+                wf_exec_ids,
+            }),
+        );
+    }
+
+    // Earlier attempts matter for refused requests (a retry whose first attempt
+    // committed just before the webhook changed still gets its executions) and, when
+    // the insert skipped rows, for the requests whose rows were already there.
+    let mut lookup: Vec<Uuid> = outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_err())
+        .map(|(index, _)| requests[*index].request_id)
+        .collect();
+    if !all_new {
+        lookup.extend(
+            accepted
+                .iter()
+                .map(|(index, _)| requests[*index].request_id),
+        );
+    }
+    if !lookup.is_empty() {
+        let existing = existing_ids(&transaction, &lookup).await?;
+        for (index, outcome) in outcomes.iter_mut() {
+            if let Some(ids) = existing.get(&requests[*index].request_id) {
+                *outcome = Ok(Created {
+                    outcome: Outcome::Created,
+                    wf_exec_ids: ids.clone(),
+                });
+            }
+        }
+    }
+    transaction.commit().await?;
+
+    Ok((0..requests.len())
+        .map(|index| {
+            let first = first_of[&requests[index].request_id];
+            match &outcomes[&first] {
+                Ok(created) => created.clone(),
+                Err(outcome) => Created {
+                    outcome: *outcome,
+                    wf_exec_ids: Vec::new(),
+                },
+            }
+        })
+        .collect())
+}
+
+type Versions = HashMap<(Uuid, Uuid), Result<i32, Outcome>>;
+
+/// The published version each webhook's executions get, or why it gets none.
+async fn check(
+    transaction: &Transaction<'_>,
+    requests: &[&NewExecutions],
+    unique: &[usize],
+) -> Result<Versions, StoreError> {
+    let keys: BTreeSet<(Uuid, Uuid)> = unique
+        .iter()
+        .map(|&index| (requests[index].workflow.uuid(), requests[index].webhook))
+        .collect();
+    let (workflows, webhooks): (Vec<Uuid>, Vec<Uuid>) = keys.into_iter().unzip();
+    let statement = transaction.prepare_cached(CHECK).await?;
+    let rows = transaction
+        .query(&statement, &[&workflows, &webhooks])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let status: &str = row.get(2);
+            let version: Option<i32> = row.get(3);
+            let checked = match version {
+                _ if status != "online" => Err(Outcome::WebhookOffline),
+                None => Err(Outcome::NotPublished),
+                Some(version) => Ok(version),
+            };
+            ((row.get(0), row.get(1)), checked)
+        })
+        .collect())
+}
+
+struct Inserted {
+    /// The ids generated for each accepted request, in order.
+    ids: Vec<Vec<String>>,
+    expected: u64,
+    inserted: u64,
+}
+
+async fn insert(
+    transaction: &Transaction<'_>,
+    requests: &[&NewExecutions],
+    accepted: &[(usize, i32)],
+) -> Result<Inserted, StoreError> {
+    let executions: usize = accepted
+        .iter()
+        .map(|(index, _)| requests[*index].triggers.len())
+        .sum();
+    let mut rows = ExecutionRows::with_capacity(executions);
+    let mut per_request = RequestRows::with_capacity(accepted.len());
+    let mut ids = Vec::with_capacity(accepted.len());
+    for (position, (index, version)) in accepted.iter().enumerate() {
+        let request = requests[*index];
+        let number = i32::try_from(position + 1).expect("a batch holds fewer than 2^31 requests");
+        let wf_exec_ids = rows.push(request, number);
+        per_request.push(request, *version);
+        ids.push(wf_exec_ids);
+    }
+    if executions == 0 {
+        return Ok(Inserted {
+            ids,
+            expected: 0,
+            inserted: 0,
+        });
+    }
+
+    let statement = transaction.prepare_cached(INSERT).await?;
+    let inserted = transaction
+        .execute(
+            &statement,
+            &[
+                &rows.ids,
+                &rows.wf_exec_ids,
+                &rows.triggers,
+                &rows.requests,
+                &rows.seqs,
+                &per_request.workflows,
+                &per_request.webhooks,
+                &per_request.versions,
+                &per_request.request_ids,
+                &per_request.client_ips,
+                &per_request.methods,
+                &per_request.media_types,
+                &per_request.received_at,
+            ],
+        )
+        .await?;
+    Ok(Inserted {
+        ids,
+        expected: executions as u64,
+        inserted,
+    })
+}
+
+/// The statement's per-execution arrays.
+struct ExecutionRows<'a> {
+    ids: Vec<Uuid>,
+    wf_exec_ids: Vec<String>,
+    triggers: Vec<Option<&'a str>>,
+    requests: Vec<i32>,
+    seqs: Vec<i32>,
+}
+
+impl<'a> ExecutionRows<'a> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            ids: Vec::with_capacity(capacity),
+            wf_exec_ids: Vec::with_capacity(capacity),
+            triggers: Vec::with_capacity(capacity),
+            requests: Vec::with_capacity(capacity),
+            seqs: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Adds the request's executions and returns their new ids.
+    fn push(&mut self, request: &'a NewExecutions, number: i32) -> Vec<String> {
+        let mut wf_exec_ids = Vec::with_capacity(request.triggers.len());
+        for (seq, trigger) in (1..).zip(&request.triggers) {
+            let id = ExecutionId::generate(request.workflow);
+            let wf_exec_id = id.to_string();
+            self.ids.push(id.execution);
+            self.wf_exec_ids.push(wf_exec_id.clone());
+            wf_exec_ids.push(wf_exec_id);
+            self.triggers.push(trigger.as_deref());
+            self.requests.push(number);
+            self.seqs.push(seq);
+        }
+        wf_exec_ids
+    }
+}
+
+/// The statement's per-request arrays.
+struct RequestRows<'a> {
+    workflows: Vec<Uuid>,
+    webhooks: Vec<Uuid>,
+    versions: Vec<i32>,
+    request_ids: Vec<Uuid>,
+    client_ips: Vec<Option<IpAddr>>,
+    methods: Vec<&'a str>,
+    media_types: Vec<&'a str>,
+    received_at: Vec<SystemTime>,
+}
+
+impl<'a> RequestRows<'a> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            workflows: Vec::with_capacity(capacity),
+            webhooks: Vec::with_capacity(capacity),
+            versions: Vec::with_capacity(capacity),
+            request_ids: Vec::with_capacity(capacity),
+            client_ips: Vec::with_capacity(capacity),
+            methods: Vec::with_capacity(capacity),
+            media_types: Vec::with_capacity(capacity),
+            received_at: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn push(&mut self, request: &'a NewExecutions, version: i32) {
+        self.workflows.push(request.workflow.uuid());
+        self.webhooks.push(request.webhook);
+        self.versions.push(version);
+        self.request_ids.push(request.request_id);
+        self.client_ips.push(request.client_ip);
+        self.methods.push(&request.method);
+        self.media_types.push(&request.media_type);
+        self.received_at.push(request.received_at);
+    }
+}
+
+/// The executions the given requests already created, each in trigger order.
+async fn existing_ids(
+    transaction: &Transaction<'_>,
+    request_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
+    let statement = transaction.prepare_cached(EXISTING).await?;
+    let rows = transaction.query(&statement, &[&request_ids]).await?;
+    let mut existing: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for row in &rows {
+        existing.entry(row.get(0)).or_default().push(row.get(1));
+    }
+    Ok(existing)
+}
