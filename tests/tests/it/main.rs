@@ -13,3 +13,4 @@ mod envelope;
 mod handshakes;
 mod responses;
 mod routing;
+mod workers;
