@@ -137,9 +137,9 @@ pub async fn rotate_secret(
     let statement = transaction
         .prepare_cached(
             "UPDATE webhooks SET
-                 previous_secret_generation = CASE WHEN $2 > 0 THEN secret_generation END,
+                 previous_secret_generation = CASE WHEN $2::float8 > 0 THEN secret_generation END,
                  previous_secret_expires_at =
-                     CASE WHEN $2 > 0 THEN now() + make_interval(secs => $2) END,
+                     CASE WHEN $2::float8 > 0 THEN now() + make_interval(secs => $2::float8) END,
                  secret_generation = secret_generation + 1,
                  updated_at = now()
              WHERE workflow_id = $1",

@@ -88,10 +88,10 @@ pub async fn rotate(
     let statement = transaction
         .prepare_cached(
             "UPDATE webhook_api_keys SET
-                 previous_hash = CASE WHEN $5 > 0 THEN hash END,
-                 previous_salt = CASE WHEN $5 > 0 THEN salt END,
+                 previous_hash = CASE WHEN $5::float8 > 0 THEN hash END,
+                 previous_salt = CASE WHEN $5::float8 > 0 THEN salt END,
                  previous_expires_at =
-                     CASE WHEN $5 > 0 THEN now() + make_interval(secs => $5) END,
+                     CASE WHEN $5::float8 > 0 THEN now() + make_interval(secs => $5::float8) END,
                  hash = $2,
                  salt = $3,
                  preview = $4,
