@@ -67,8 +67,9 @@ impl Default for Metrics {
              the request, or the kind of success)",
             requests.clone(),
         );
-        let request_duration =
-            Family::<OutcomeLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
+        let request_duration = Family::<OutcomeLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> _,
+        );
         registry.register(
             "sluice_ingress_request_duration_seconds",
             "Time from a request's headers to its answer, by outcome; `created` is the \

@@ -68,7 +68,11 @@ fn answer<B>(request: &Request<B>, render: &Render) -> Response<Full<Bytes>> {
             "text/plain",
             String::from("GET only\n"),
         ),
-        _ => (StatusCode::NOT_FOUND, "text/plain", String::from("not found\n")),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            String::from("not found\n"),
+        ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;

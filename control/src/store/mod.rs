@@ -55,6 +55,11 @@ impl Store {
         })
     }
 
+    /// How many connections are open, idle and waited for.
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
     /// A pooled connection.
     pub async fn client(&self) -> Result<Object, StoreError> {
         match self.pool.get().await {

@@ -13,6 +13,7 @@ mod encodings;
 mod envelope;
 mod flood;
 mod handshakes;
+mod operations;
 mod responses;
 mod rotation;
 mod routing;

@@ -54,7 +54,10 @@ async fn liveness_is_ok_and_readiness_follows_the_control_plane() {
     })
     .await;
     // The probes live outside the path prefix, which belongs to the webhooks.
-    assert_eq!(get(&stack, "/api/healthz").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&stack, "/api/healthz").await.status,
+        StatusCode::NOT_FOUND
+    );
 
     stack.stop_control().await;
     eventually("unreadiness", || async {
@@ -106,7 +109,10 @@ async fn control_health_follows_the_database() {
         .await;
     }
 
-    let proxy = stack.proxy.as_ref().expect("the stack has a database proxy");
+    let proxy = stack
+        .proxy
+        .as_ref()
+        .expect("the stack has a database proxy");
     proxy.cut();
     for service in services {
         eventually("NOT_SERVING", || async {
@@ -196,17 +202,26 @@ async fn metrics_count_requests_by_outcome_and_executions_created() {
     let ingress = scrape(ingress_endpoint).await;
     let requests = "sluice_ingress_requests_total";
     assert_eq!(
-        sample(&ingress, &format!("{requests}{{status_class=\"2xx\",outcome=\"created\"}}")),
+        sample(
+            &ingress,
+            &format!("{requests}{{status_class=\"2xx\",outcome=\"created\"}}")
+        ),
         Some(3.0),
         "{ingress}"
     );
     assert_eq!(
-        sample(&ingress, &format!("{requests}{{status_class=\"4xx\",outcome=\"unauthorized\"}}")),
+        sample(
+            &ingress,
+            &format!("{requests}{{status_class=\"4xx\",outcome=\"unauthorized\"}}")
+        ),
         Some(1.0),
         "{ingress}"
     );
     assert_eq!(
-        sample(&ingress, &format!("{requests}{{status_class=\"4xx\",outcome=\"invalid_payload\"}}")),
+        sample(
+            &ingress,
+            &format!("{requests}{{status_class=\"4xx\",outcome=\"invalid_payload\"}}")
+        ),
         Some(1.0),
         "{ingress}"
     );
@@ -228,8 +243,14 @@ async fn metrics_count_requests_by_outcome_and_executions_created() {
         })
         .sum::<f64>();
     assert_eq!(lookups, 5.0, "{ingress}");
-    assert!(!ingress.contains(&webhook.secret), "a secret in the metrics");
-    assert!(!ingress.contains(&webhook.workflow_id), "a workflow id in the metrics");
+    assert!(
+        !ingress.contains(&webhook.secret),
+        "a secret in the metrics"
+    );
+    assert!(
+        !ingress.contains(&webhook.workflow_id),
+        "a workflow id in the metrics"
+    );
 
     let control = scrape(control_endpoint).await;
     assert_eq!(
@@ -246,12 +267,18 @@ async fn metrics_count_requests_by_outcome_and_executions_created() {
         "{control}"
     );
     assert_eq!(
-        sample(&control, "sluice_control_database_commit_duration_seconds_count"),
+        sample(
+            &control,
+            "sluice_control_database_commit_duration_seconds_count"
+        ),
         Some(3.0),
         "{control}"
     );
     eventually("the database gauge", || async {
-        sample(&scrape(control_endpoint).await, "sluice_control_database_up") == Some(1.0)
+        sample(
+            &scrape(control_endpoint).await,
+            "sluice_control_database_up",
+        ) == Some(1.0)
     })
     .await;
     stack.stop().await;
@@ -267,7 +294,10 @@ async fn begin_request(stack: &Stack, path: &str, body: &str) -> TcpStream {
         body.len(),
         &body[..1]
     );
-    stream.write_all(head.as_bytes()).await.expect("send the head");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("send the head");
     stream
 }
 
@@ -317,7 +347,10 @@ async fn shutdown_answers_every_request_in_flight_and_stores_every_200() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let draining = stack.begin_ingress_shutdown();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!draining.is_finished(), "the ingress waits for its requests");
+    assert!(
+        !draining.is_finished(),
+        "the ingress waits for its requests"
+    );
 
     // A request that starts after the signal is refused at connect, never half-served.
     assert!(TcpStream::connect(stack.http).await.is_err());
