@@ -34,3 +34,22 @@ CREATE TRIGGER executions_queued_notify
     AFTER INSERT ON executions
     FOR EACH STATEMENT
     EXECUTE FUNCTION notify_executions_queued();
+
+-- Deduplication of sender retries, per webhook and off by default: a delivery id the
+-- sender repeats on every retry maps to the ingress request that first carried it, so
+-- a repeat is answered with that request's executions instead of creating new ones.
+ALTER TABLE webhooks ADD COLUMN dedup boolean NOT NULL DEFAULT false;
+
+CREATE TABLE execution_dedup_keys (
+    webhook_id uuid        NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    -- The sender's delivery id with the name of where it came from, e.g.
+    -- `x-github-delivery:0b9d…`.
+    dedup_key  text        NOT NULL CHECK (length(dedup_key) <= 512),
+    request_id uuid        NOT NULL,
+    -- When the key was first seen; past the deduplication window the key is taken
+    -- over by the next request that carries it.
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (webhook_id, dedup_key)
+);
+
+CREATE INDEX execution_dedup_keys_created_at_idx ON execution_dedup_keys (created_at);

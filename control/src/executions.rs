@@ -21,6 +21,7 @@ const COLUMNS: &str = "wf_exec_id, workflow_id, webhook_id, definition_version,
      media_type, trigger_type";
 
 /// One webhook request, as the ingress hands it over.
+#[derive(Clone)]
 pub struct NewExecutions {
     pub request_id: Uuid,
     pub workflow: WorkflowId,
@@ -31,6 +32,8 @@ pub struct NewExecutions {
     pub client_ip: Option<IpAddr>,
     pub method: String,
     pub media_type: String,
+    /// The sender's delivery id, if the request carried one (see `dedup`).
+    pub dedup_key: Option<String>,
 }
 
 /// What became of a request.

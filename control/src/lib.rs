@@ -25,6 +25,7 @@
 
 mod allowlist;
 mod api_keys;
+mod dedup;
 mod error;
 mod executions;
 mod grpc;

@@ -26,7 +26,7 @@ const COLUMNS: &str = "h.id, h.workflow_id, h.status, h.methods, h.allowlisted_c
      (SELECT max(d.version) FROM workflow_definitions d WHERE d.workflow_id = h.workflow_id),
      k.preview, k.created_at, k.last_used_at, k.revoked_at, k.hash, k.salt,
      h.secret_generation, h.previous_secret_generation, h.previous_secret_expires_at,
-     k.previous_hash, k.previous_salt, k.previous_expires_at";
+     k.previous_hash, k.previous_salt, k.previous_expires_at, h.dedup";
 
 const SELECT_BY_WORKFLOW: &str = "FROM webhooks h
      LEFT JOIN webhook_api_keys k ON k.webhook_id = h.id
@@ -39,6 +39,7 @@ pub struct Changes {
     pub methods: Option<Vec<String>>,
     pub allowlisted_cidrs: Option<Vec<String>>,
     pub include_headers: Option<bool>,
+    pub dedup: Option<bool>,
 }
 
 /// The webhook as administrators see it, URL included.
@@ -84,6 +85,7 @@ pub async fn update(
                  methods = coalesce($3, methods),
                  allowlisted_cidrs = coalesce($4, allowlisted_cidrs),
                  include_headers = coalesce($5, include_headers),
+                 dedup = coalesce($6, dedup),
                  updated_at = now()
              WHERE workflow_id = $1",
         )
@@ -97,6 +99,7 @@ pub async fn update(
                 &methods,
                 &allowlisted_cidrs,
                 &changes.include_headers,
+                &changes.dedup,
             ],
         )
         .await?;
@@ -194,6 +197,7 @@ fn describe(row: &Row) -> serde_json::Value {
         "methods": row.get::<_, Vec<String>>(3),
         "allowlisted_cidrs": row.get::<_, Vec<String>>(4),
         "include_headers": row.get::<_, bool>(5),
+        "dedup": row.get::<_, bool>(19),
         "secret_generation": row.get::<_, i32>(13),
         "previous_url_expires_at": timestamp(15),
         "api_key": api_key,
@@ -271,6 +275,7 @@ fn admin_view(row: &Row, urls: &UrlSecrets) -> v1::Webhook {
         url: urls.url(workflow, webhook, row.get(13)),
         api_key,
         previous_url_expires_at: previous_url_expires_at.map(Into::into),
+        dedup: row.get(19),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     body::{self, media::MediaType},
     client_ip::client_ip,
     commit::{RequestFacts, commit},
-    envelope, handshake, query,
+    dedup_key, envelope, handshake, query,
     response::{Answer, Reject},
     route,
     service::Ingress,
@@ -129,6 +129,7 @@ where
 
     // Step 11: the body parses for its media type.
     let payload = parsed?;
+    let dedup_key = dedup_key::find(&parts.headers, &payload);
     let headers_json = webhook
         .include_headers
         .then(|| envelope::headers_json(&parts.headers));
@@ -141,6 +142,7 @@ where
         method: trigger_method.as_str(),
         media_type: media.as_str().to_owned(),
         api_key_used,
+        dedup_key,
     };
     let committed = match commit(&ingress.control, &webhook, triggers.texts, facts).await {
         Ok(committed) => committed,

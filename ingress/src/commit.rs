@@ -21,6 +21,8 @@ pub struct RequestFacts {
     pub method: &'static str,
     pub media_type: String,
     pub api_key_used: bool,
+    /// The sender's delivery id, if the request carries one.
+    pub dedup_key: Option<String>,
 }
 
 /// The committed executions.
@@ -56,6 +58,7 @@ pub async fn commit(
         method: facts.method.to_owned(),
         media_type: facts.media_type,
         api_key_used: facts.api_key_used,
+        dedup_key: facts.dedup_key.unwrap_or_default(),
     };
 
     let response = control

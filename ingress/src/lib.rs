@@ -13,6 +13,7 @@ mod checks;
 mod client_ip;
 mod commit;
 mod control;
+mod dedup_key;
 mod envelope;
 mod handshake;
 mod query;

@@ -68,6 +68,7 @@ fn update_request(update: WebhookUpdateArgs) -> UpdateWebhookRequest {
             values: allowlist.0,
         }),
         include_headers: update.include_headers,
+        dedup: update.dedup,
     }
 }
 
@@ -86,6 +87,7 @@ fn answer(webhook: &Webhook) -> Answer {
         "methods": webhook.methods,
         "allowlisted_cidrs": webhook.allowlisted_cidrs,
         "include_headers": webhook.include_headers,
+        "dedup": webhook.dedup,
         "url": webhook.url,
         "api_key": api_key,
     });
@@ -100,6 +102,7 @@ fn answer(webhook: &Webhook) -> Answer {
         ("methods", webhook.methods.join(", ")),
         ("allowlist", allowlist),
         ("include headers", webhook.include_headers.to_string()),
+        ("dedup", webhook.dedup.to_string()),
         ("url", webhook.url.clone()),
     ];
     match &webhook.api_key {
@@ -138,6 +141,7 @@ mod tests {
             methods: None,
             allowlist: Some(CommaList::default()),
             include_headers: None,
+            dedup: None,
         });
         assert_eq!(
             request.allowlisted_cidrs,
@@ -146,6 +150,7 @@ mod tests {
         assert_eq!(request.methods, None);
         assert_eq!(request.status, None);
         assert_eq!(request.include_headers, None);
+        assert_eq!(request.dedup, None);
     }
 
     #[test]
@@ -158,6 +163,7 @@ mod tests {
             include_headers: true,
             url: "http://127.0.0.1:8080/webhooks/wf_x/s".into(),
             api_key: None,
+            dedup: true,
         };
         assert_eq!(
             answer(&webhook).json,
@@ -166,6 +172,7 @@ mod tests {
                 "methods": ["POST"],
                 "allowlisted_cidrs": ["10.0.0.0/8"],
                 "include_headers": true,
+                "dedup": true,
                 "url": "http://127.0.0.1:8080/webhooks/wf_x/s",
                 "api_key": null,
             })

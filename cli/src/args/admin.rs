@@ -109,6 +109,12 @@ pub struct WebhookUpdateArgs {
     /// Whether the request headers are stored in the trigger.
     #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
     pub include_headers: Option<bool>,
+
+    /// Whether a repeated delivery (the same sender delivery id, e.g.
+    /// `Idempotency-Key` or `X-GitHub-Delivery`) is answered with the first one's
+    /// executions instead of creating new ones.
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub dedup: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -82,6 +82,7 @@ async fn create(admin: &mut Admin, data_dir: &DataDir) -> anyhow::Result<String>
         }),
         allowlisted_cidrs: None,
         include_headers: None,
+        dedup: None,
     };
     admin
         .update_webhook(request)

@@ -12,6 +12,7 @@ use sluice_proto::{ids::ExecutionId, v1::create_execution_response::Outcome};
 use uuid::Uuid;
 
 use crate::{
+    dedup,
     executions::{Created, NewExecutions},
     store::{Store, StoreError},
 };
@@ -53,6 +54,11 @@ const EXISTING: &str = "SELECT request_id, wf_exec_id FROM executions
 pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Created>, StoreError> {
     let mut client = store.client().await?;
     let transaction = client.transaction().await?;
+
+    // Repeats of a delivery take the first one's request id, in this transaction.
+    let deduplicated = dedup::claim(&transaction, requests).await?;
+    let deduplicated: Vec<&NewExecutions> = deduplicated.iter().map(AsRef::as_ref).collect();
+    let requests = &deduplicated[..];
 
     let mut first_of: HashMap<Uuid, usize> = HashMap::with_capacity(requests.len());
     let unique: Vec<usize> = (0..requests.len())

@@ -118,6 +118,7 @@ impl Admin for AdminService {
             methods: request.methods.map(|list| list.values),
             allowlisted_cidrs: request.allowlisted_cidrs.map(|list| list.values),
             include_headers: request.include_headers,
+            dedup: request.dedup,
         };
         webhooks::update(
             &shared.store,

@@ -140,5 +140,8 @@ fn parse(request: &v1::CreateExecutionRequest) -> Result<NewExecutions<'_>, Erro
         client_ip,
         method: &request.method,
         media_type: &request.media_type,
+        // A key the table cannot hold is no delivery id worth believing.
+        dedup_key: Some(request.dedup_key.clone())
+            .filter(|key| !key.is_empty() && key.len() <= 512),
     })
 }

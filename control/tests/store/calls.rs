@@ -100,6 +100,7 @@ pub fn execution_request(
         method: "POST".to_owned(),
         media_type: "application/x-ndjson".to_owned(),
         api_key_used: false,
+        dedup_key: String::new(),
     }
 }
 

@@ -22,6 +22,7 @@ async fn update_webhook_normalises_the_allowlist_and_methods() {
             methods: Some(list(&["get", "POST", "post"])),
             allowlisted_cidrs: Some(list(&["192.168.1.5/24", " 10.0.0.1 ", "192.168.1.0/24"])),
             include_headers: Some(true),
+            dedup: None,
         },
     )
     .await

@@ -123,6 +123,7 @@ async fn create_execution_is_idempotent_on_the_request_id() {
         method: "POST".to_owned(),
         media_type: "application/x-ndjson".to_owned(),
         api_key_used: false,
+        dedup_key: String::new(),
     };
     let first = control
         .create_execution(request.clone())

@@ -8,6 +8,7 @@ mod allowlist;
 mod api_keys;
 mod audit;
 mod bodies;
+mod dedup;
 mod durability;
 mod encodings;
 mod envelope;

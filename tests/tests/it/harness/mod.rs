@@ -81,6 +81,7 @@ impl Stack {
                 methods: Some(strings(&setup.methods)),
                 allowlisted_cidrs: Some(strings(&setup.allowlist)),
                 include_headers: Some(setup.include_headers),
+                dedup: None,
             })
             .await
             .expect("configure the webhook")
