@@ -34,7 +34,7 @@ impl TraceService for Receiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut spans = self.spans.lock().unwrap();
+        let mut spans = self.spans.lock().expect("no holder panicked");
         for resource in request.into_inner().resource_spans {
             for scope in resource.scope_spans {
                 spans.extend(scope.spans);
@@ -45,8 +45,13 @@ impl TraceService for Receiver {
 }
 
 async fn start_receiver() -> (String, Receiver) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let endpoint = format!(
+        "http://{}",
+        listener.local_addr().expect("the receiver's address")
+    );
     let receiver = Receiver::default();
     let service = TraceServiceServer::new(receiver.clone());
     tokio::spawn(
