@@ -15,6 +15,8 @@ mod commit;
 mod control;
 mod dedup_key;
 mod envelope;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod query;
 mod response;
