@@ -58,7 +58,10 @@ async fn every_admin_change_is_recorded_with_its_credential() {
     assert_eq!(parse(&update.after_json)["status"], json!("online"));
     assert_eq!(parse(&update.after_json)["methods"], json!(["POST"]));
     let revoke = &events[0];
-    assert_eq!(parse(&revoke.before_json)["api_key"]["revoked_at"], Value::Null);
+    assert_eq!(
+        parse(&revoke.before_json)["api_key"]["revoked_at"],
+        Value::Null
+    );
     assert!(parse(&revoke.after_json)["api_key"]["revoked_at"].is_string());
 
     // Neither the URL secret nor the key (nor its hash) is in any record.

@@ -55,10 +55,18 @@ fn config_fetches(metrics: &str) -> u64 {
 async fn wrong_urls_are_refused_without_a_control_call_each_while_senders_are_served() {
     let stack = Stack::start().await;
     let webhook = stack.webhook(Setup::default()).await;
-    let workflow = webhook.path.rsplit('/').nth(1).expect("workflow id").to_owned();
+    let workflow = webhook
+        .path
+        .rsplit('/')
+        .nth(1)
+        .expect("workflow id")
+        .to_owned();
     let mut paths = Vec::new();
     for attempt in 0..4 {
-        paths.push(format!("/webhooks/{workflow}/{}", "0".repeat(63) + &attempt.to_string()));
+        paths.push(format!(
+            "/webhooks/{workflow}/{}",
+            "0".repeat(63) + &attempt.to_string()
+        ));
         let unknown = WorkflowId::new(Uuid::new_v4()).short();
         paths.push(format!("/webhooks/{unknown}/{}", webhook.secret));
     }
@@ -102,7 +110,10 @@ async fn wrong_urls_are_refused_without_a_control_call_each_while_senders_are_se
     let accepted = legitimate.await.expect("the legitimate sender");
 
     assert_eq!(not_refused, 0, "every wrong URL is answered 401");
-    assert!(accepted >= 5, "only {accepted} legitimate requests got through");
+    assert!(
+        accepted >= 5,
+        "only {accepted} legitimate requests got through"
+    );
     assert_eq!(stack.stored_executions().await, accepted);
     let fetches = config_fetches(&stack.control_metrics().render()) - before;
     // Until the first answer about a workflow is cached, each concurrent sender may

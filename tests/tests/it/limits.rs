@@ -79,8 +79,17 @@ async fn a_webhook_over_its_rate_is_answered_429_but_handshakes_still_pass() {
 
     // A wrong URL is still refused as such, and another webhook has its own budget.
     let wrong = format!("{}0", &webhook.path[..webhook.path.len() - 1]);
-    assert_eq!(stack.send(Request::post(&wrong).json("{}")).await.status, 401);
-    assert_eq!(stack.send(Request::post(&other.path).json("{}")).await.status, 200);
+    assert_eq!(
+        stack.send(Request::post(&wrong).json("{}")).await.status,
+        401
+    );
+    assert_eq!(
+        stack
+            .send(Request::post(&other.path).json("{}"))
+            .await
+            .status,
+        200
+    );
     stack.stop().await;
 }
 
@@ -95,7 +104,9 @@ async fn requests_beyond_the_in_flight_bound_are_shed_with_503() {
         "POST {} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{{",
         webhook.path
     );
-    slow.write_all(head.as_bytes()).await.expect("send the head");
+    slow.write_all(head.as_bytes())
+        .await
+        .expect("send the head");
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let shed = stack.send(Request::post(&webhook.path).json("{}")).await;
@@ -104,8 +115,18 @@ async fn requests_beyond_the_in_flight_bound_are_shed_with_503() {
 
     slow.write_all(b"}").await.expect("finish the body");
     let (answer, _) = read_until_closed(&mut slow, Duration::from_secs(2)).await;
-    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
-    assert_eq!(stack.send(Request::post(&webhook.path).json("{}")).await.status, 200);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(
+        stack
+            .send(Request::post(&webhook.path).json("{}"))
+            .await
+            .status,
+        200
+    );
     stack.stop().await;
 }
 
@@ -117,14 +138,21 @@ async fn too_many_header_fields_are_refused() {
     .await;
     let webhook = stack.webhook(Setup::default()).await;
     let mut stream = TcpStream::connect(stack.http).await.expect("connect");
-    let mut head = format!("POST {} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n", webhook.path);
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n",
+        webhook.path
+    );
     for index in 0..20 {
         head.push_str(&format!("x-extra-{index}: 1\r\n"));
     }
     head.push_str("\r\n{}");
     stream.write_all(head.as_bytes()).await.expect("send");
     let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(2)).await;
-    assert!(answer.starts_with(b"HTTP/1.1 431"), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     assert!(closed);
     assert_eq!(stack.stored_executions().await, 0);
     stack.stop().await;
@@ -153,7 +181,11 @@ async fn a_client_sending_its_head_one_byte_a_second_is_cut_off() {
         }
     }
     assert!(cut_off, "the slow client was never disconnected");
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     stack.stop().await;
 }
 
@@ -173,6 +205,12 @@ async fn connections_beyond_the_limit_are_closed_at_once() {
 
     drop((_first, _second));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(stack.send(Request::post(&webhook.path).json("{}")).await.status, 200);
+    assert_eq!(
+        stack
+            .send(Request::post(&webhook.path).json("{}"))
+            .await
+            .status,
+        200
+    );
     stack.stop().await;
 }

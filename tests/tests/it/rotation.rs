@@ -37,7 +37,10 @@ async fn rotate_key(stack: &Stack, workflow_id: &str, grace_seconds: u32) -> Str
 }
 
 fn path_of(url: &str) -> String {
-    format!("/{}", url.splitn(4, '/').nth(3).expect("the URL has a path"))
+    format!(
+        "/{}",
+        url.splitn(4, '/').nth(3).expect("the URL has a path")
+    )
 }
 
 async fn status(stack: &Stack, path: &str, key: Option<&str>) -> u16 {
@@ -57,7 +60,10 @@ async fn eventually(stack: &Stack, path: &str, key: Option<&str>, expected: u16)
         if got == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "{path}: still {got}, not {expected}");
+        assert!(
+            Instant::now() < deadline,
+            "{path}: still {got}, not {expected}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -76,7 +82,10 @@ async fn a_never_rotated_webhook_keeps_the_compatible_url_secret() {
         .expect("read the configuration")
         .into_inner();
     let webhook_id = Uuid::parse_str(&config.webhook_id).expect("a UUID");
-    assert_eq!(webhook.secret, derive_url_secret(webhook_id, SIGNING_SECRET));
+    assert_eq!(
+        webhook.secret,
+        derive_url_secret(webhook_id, SIGNING_SECRET)
+    );
     stack.stop().await;
 }
 

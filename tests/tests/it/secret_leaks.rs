@@ -83,7 +83,13 @@ async fn no_secret_appears_in_the_most_verbose_logs() {
         .await;
     assert_eq!(wrong_key.status, 401);
     let wrong_secret = format!("{}0", &webhook.path[..webhook.path.len() - 1]);
-    assert_eq!(stack.send(Request::post(&wrong_secret).json("{}")).await.status, 401);
+    assert_eq!(
+        stack
+            .send(Request::post(&wrong_secret).json("{}"))
+            .await
+            .status,
+        401
+    );
 
     let mut admin = stack.admin.clone();
     let rotated_key = admin

@@ -55,10 +55,16 @@ async fn a_call_without_a_valid_token_is_unauthenticated() {
         code(admin_call(&stack, Some("not-a-token")).await),
         Code::Unauthenticated
     );
-    assert_eq!(code(ingress_call(&stack, None).await), Code::Unauthenticated);
+    assert_eq!(
+        code(ingress_call(&stack, None).await),
+        Code::Unauthenticated
+    );
     // A token that differs only in its last character is no token.
     let near = format!("{}x", &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]);
-    assert_eq!(code(admin_call(&stack, Some(&near)).await), Code::Unauthenticated);
+    assert_eq!(
+        code(admin_call(&stack, Some(&near)).await),
+        Code::Unauthenticated
+    );
     stack.stop().await;
 }
 
