@@ -70,11 +70,13 @@ async fn administer(global: &GlobalArgs, command: AdminCommand) -> anyhow::Resul
         .clone()
         .or_else(|| dev::advertised_control_url(&global.data_dir))
         .unwrap_or_else(|| DEFAULT_CONTROL_URL.to_owned());
-    let mut control = Control::connect(&url).await?;
+    let token = admin::admin_token(global.token_file.as_deref(), &global.data_dir)?;
+    let mut control = Control::connect(&url, token.as_deref()).await?;
     match command {
         AdminCommand::Workflow(command) => admin::workflow(&mut control, command).await,
         AdminCommand::Webhook(command) => admin::webhook(&mut control, command).await,
         AdminCommand::Executions(command) => admin::executions(&mut control, command).await,
+        AdminCommand::Audit(command) => admin::audit(&mut control, command).await,
     }
 }
 

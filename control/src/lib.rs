@@ -25,6 +25,8 @@
 
 mod allowlist;
 mod api_keys;
+mod audit;
+mod auth;
 mod dedup;
 mod error;
 mod executions;
@@ -60,6 +62,7 @@ use crate::{
     worker::WorkerService,
 };
 
+pub use auth::{Authentication, Credential, Role};
 pub use migrations::migrate;
 
 /// The longest a unary call may take when its caller sets no shorter deadline.
@@ -77,6 +80,8 @@ pub struct Config {
     pub public_url: String,
     /// Largest number of pooled database connections (at least one is used).
     pub pool_size: usize,
+    /// Who may call which service.
+    pub authentication: Authentication,
 }
 
 impl fmt::Debug for Config {
@@ -87,6 +92,7 @@ impl fmt::Debug for Config {
             .field("signing_secret", &"<redacted>")
             .field("public_url", &self.public_url)
             .field("pool_size", &self.pool_size)
+            .field("authentication", &self.authentication)
             .finish()
     }
 }
@@ -100,6 +106,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if matches!(&config.authentication, Authentication::Tokens(tokens) if tokens.is_empty()) {
+        anyhow::bail!("no credentials are configured, so no caller could be served");
+    }
     let store = Store::connect_lazy(&config.database_url, config.pool_size)?;
     let listen_config: tokio_postgres::Config = config
         .database_url
@@ -156,6 +165,7 @@ pub async fn run(
         .timeout(CALL_TIMEOUT)
         // Keeps idle watch streams alive through proxies and notices dead peers.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(auth::AuthLayer::new(&config.authentication))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(

@@ -23,6 +23,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0001_initial_schema.sql"),
     },
     Migration {
+        version: 2,
+        name: "rotation_and_audit",
+        sql: include_str!("../migrations/0002_rotation_and_audit.sql"),
+    },
+    Migration {
         version: 3,
         name: "worker_queue",
         sql: include_str!("../migrations/0003_worker_queue.sql"),

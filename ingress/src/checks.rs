@@ -11,9 +11,12 @@ use uuid::Uuid;
 
 use crate::{
     body::{self, media::MediaType},
+    cache::Lookup,
     client_ip::client_ip,
     commit::{RequestFacts, commit},
-    dedup_key, envelope, handshake, query,
+    dedup_key, envelope, handshake,
+    limits::Admission,
+    query,
     response::{Answer, Reject},
     route,
     service::Ingress,
@@ -101,14 +104,50 @@ where
     // Step 6: the query string.
     let query = query::parse(parts.uri.query())?;
 
+    // The webhook's rate limit, counted only for requests that reached the webhook.
+    // When it is exhausted a handshake may still draw on its own reserve, so the check
+    // is finished where each kind of handshake is recognised.
+    let exhausted = ingress
+        .rate
+        .as_ref()
+        .and_then(|rate| match rate.admit(webhook.workflow_id) {
+            Admission::Admitted => None,
+            Admission::Exhausted { retry_after } => {
+                Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+            }
+        });
+    let limited = |retry_after_seconds| Reject::RateLimited {
+        retry_after_seconds,
+    };
+    let handshake_reserve = |retry_after_seconds| {
+        let admitted = ingress
+            .rate
+            .as_ref()
+            .is_some_and(|rate| rate.admit_handshake(webhook.workflow_id));
+        if admitted {
+            Ok(())
+        } else {
+            Err(limited(retry_after_seconds))
+        }
+    };
+
     // Step 7: Okta's verification.
     if let Some(verification) = handshake::okta_challenge(&query, &parts.headers) {
+        if let Some(retry_after) = exhausted {
+            handshake_reserve(retry_after)?;
+        }
         return Ok(Answer::OktaVerification(verification));
+    }
+    // Only a JSON body can be Slack's handshake; anything else is refused unread.
+    let media = MediaType::from_headers(&parts.headers);
+    if let Some(retry_after) = exhausted
+        && !media.is_json_or_absent()
+    {
+        return Err(limited(retry_after));
     }
 
     // Step 8: the body, within the limits.
     let body = body::receive(body, &parts.headers, settings.max_body_bytes).await?;
-    let media = MediaType::from_headers(&parts.headers);
 
     // The body is parsed once, here; its failure is reported at step 11, after the
     // handshake and the published check that come first.
@@ -119,7 +158,13 @@ where
         && let Ok(trigger::Payload::Json(value)) = &parsed
         && let Some(challenge) = handshake::slack_challenge(value)
     {
+        if let Some(retry_after) = exhausted {
+            handshake_reserve(retry_after)?;
+        }
         return Ok(Answer::SlackChallenge(challenge.to_owned()));
+    }
+    if let Some(retry_after) = exhausted {
+        return Err(limited(retry_after));
     }
 
     // Step 10: something to run.
@@ -181,16 +226,20 @@ fn not_allowed(webhook: &Webhook) -> Reject {
 impl Ingress {
     /// The webhook of a workflow, from the cache when it can be trusted, else fetched.
     async fn webhook(&self, workflow_id: Uuid) -> Result<Arc<Webhook>, Reject> {
-        let ticket = match self.cache.get(workflow_id) {
-            Ok(webhook) => return Ok(webhook),
-            Err(ticket) => ticket,
+        let ticket = match lookup {
+            Lookup::Present(webhook) => return Ok(webhook),
+            Lookup::Absent => return Err(Reject::Unauthorized),
+            Lookup::Missing(ticket) => ticket,
         };
         let config = self
             .control
             .webhook_config(workflow_id)
             .await
-            .map_err(|_| Reject::Unavailable)?
-            .ok_or(Reject::Unauthorized)?;
+            .map_err(|_| Reject::Unavailable)?;
+        let Some(config) = config else {
+            self.cache.insert_absent(ticket, workflow_id);
+            return Err(Reject::Unauthorized);
+        };
         let webhook = Arc::new(Webhook::from_config(config, workflow_id));
         self.cache.insert(ticket, Arc::clone(&webhook));
         Ok(webhook)

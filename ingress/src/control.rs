@@ -12,9 +12,12 @@ use sluice_proto::v1::{
 };
 use tonic::{
     Code, Request, Status, Streaming,
+    metadata::{Ascii, MetadataValue},
     transport::{Channel, Endpoint},
 };
 use uuid::Uuid;
+
+use crate::credential::ControlToken;
 
 /// Pause before the first retry of a failed call; doubled after each failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
@@ -42,6 +45,8 @@ pub enum ControlError {
 pub struct ControlClient {
     client: IngressControlClient<Channel>,
     timeout: Duration,
+    /// The `authorization` metadata of every call, when a token is configured.
+    authorization: Option<MetadataValue<Ascii>>,
     warnings: Arc<WarningThrottle>,
 }
 
@@ -49,7 +54,12 @@ impl ControlClient {
     /// Prepares a client without connecting, so the ingress starts (and answers 503)
     /// while the control plane is still down; the channel connects on first use and
     /// reconnects by itself.
-    pub fn connect_lazy(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn connect_lazy(
+        url: &str,
+        timeout: Duration,
+        token: Option<&ControlToken>,
+    ) -> anyhow::Result<Self> {
+        let authorization = token.map(ControlToken::authorization).transpose()?;
         let endpoint = Endpoint::from_shared(url.to_owned())
             .with_context(|| format!("parse the control plane URL {url:?}"))?
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -62,6 +72,7 @@ impl ControlClient {
         Ok(Self {
             client: IngressControlClient::new(endpoint.connect_lazy()),
             timeout,
+            authorization,
             warnings: Arc::new(WarningThrottle::default()),
         })
     }
@@ -147,7 +158,7 @@ impl ControlClient {
     /// stream itself is meant to stay open indefinitely.
     pub async fn watch_webhooks(&self) -> Result<Streaming<WebhookChange>, Status> {
         let mut client = self.client.clone();
-        let request = Request::new(WatchWebhooksRequest {});
+        let request = self.request(WatchWebhooksRequest {});
         let opened = tokio::time::timeout(self.timeout, client.watch_webhooks(request)).await;
         match opened {
             Ok(result) => result.map(tonic::Response::into_inner),
@@ -181,7 +192,7 @@ impl ControlClient {
                 "no time left for the control plane",
             ));
         }
-        let mut request = Request::new(message);
+        let mut request = self.request(message);
         request.set_timeout(timeout);
         match tokio::time::timeout(timeout, send(self.client.clone(), request)).await {
             Ok(result) => result.map(tonic::Response::into_inner),
@@ -189,6 +200,19 @@ impl ControlClient {
                 "the control plane did not answer in time",
             )),
         }
+    }
+}
+
+impl ControlClient {
+    /// A request carrying the ingress's credential.
+    fn request<M>(&self, message: M) -> Request<M> {
+        let mut request = Request::new(message);
+        if let Some(authorization) = &self.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", authorization.clone());
+        }
+        request
     }
 }
 
@@ -251,7 +275,8 @@ mod tests {
     async fn an_unreachable_control_plane_is_unavailable_within_the_timeout() {
         // Port 9 on loopback (discard) is closed on any ordinary machine.
         let client =
-            ControlClient::connect_lazy("http://127.0.0.1:9", Duration::from_millis(300)).unwrap();
+            ControlClient::connect_lazy("http://127.0.0.1:9", Duration::from_millis(300), None)
+                .unwrap();
         let started = Instant::now();
         assert_eq!(
             client.webhook_config(Uuid::nil()).await,
@@ -270,6 +295,6 @@ mod tests {
 
     #[test]
     fn a_malformed_url_is_refused() {
-        assert!(ControlClient::connect_lazy("not a url", Duration::from_secs(1)).is_err());
+        assert!(ControlClient::connect_lazy("not a url", Duration::from_secs(1), None).is_err());
     }
 }

@@ -13,11 +13,13 @@ mod checks;
 mod client_ip;
 mod commit;
 mod control;
+mod credential;
 mod dedup_key;
 mod envelope;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handshake;
+mod limits;
 mod query;
 mod response;
 mod route;
@@ -30,6 +32,11 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use ipnet::IpNet;
 use tokio::net::TcpListener;
+
+pub use crate::{
+    credential::ControlToken,
+    limits::{ConnectionLimits, RateLimit},
+};
 
 use crate::{
     cache::ConfigCache,
@@ -52,6 +59,13 @@ pub struct Config {
     pub max_ndjson_lines: usize,
     /// How long one call to the control plane may take before the sender gets a 503.
     pub control_timeout: Duration,
+    /// The bearer token presented to the control plane.
+    pub control_token: Option<ControlToken>,
+    /// Requests each webhook may receive; `None` leaves them unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Requests answered at once at most; beyond it requests are shed with 503.
+    pub max_in_flight: usize,
+    pub connection_limits: ConnectionLimits,
 }
 
 impl Default for Config {
@@ -63,6 +77,10 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             max_ndjson_lines: 100_000,
             control_timeout: Duration::from_secs(10),
+            control_token: None,
+            rate_limit: None,
+            max_in_flight: 10_000,
+            connection_limits: ConnectionLimits::default(),
         }
     }
 }
@@ -76,7 +94,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let control = ControlClient::connect_lazy(&config.control_url, config.control_timeout)?;
+    let control = ControlClient::connect_lazy(
+        &config.control_url,
+        config.control_timeout,
+        config.control_token.as_ref(),
+    )?;
     let cache = Arc::new(ConfigCache::new(cache::DEFAULT_CAPACITY));
     let watch = tokio::spawn(cache::watch(control.clone(), Arc::clone(&cache)));
 
@@ -89,6 +111,9 @@ pub async fn run(
         },
         control,
         cache,
+        rate: config.rate_limit.map(limits::RateLimiter::new),
+        in_flight: limits::InFlight::new(config.max_in_flight),
+        connection_limits: config.connection_limits,
     });
     let served = server::serve(listener, ingress, shutdown).await;
 

@@ -57,6 +57,12 @@ pub enum Reject {
     /// should retry, so this is never a 4xx.
     #[error("Service unavailable, retry later")]
     Unavailable,
+    /// Too many requests in flight: shed before any work, answered like `Unavailable`.
+    #[error("Service unavailable, retry later")]
+    Overloaded,
+    /// The webhook's rate limit is reached; retry after the given seconds.
+    #[error("Too many requests")]
+    RateLimited { retry_after_seconds: u64 },
 }
 
 impl Reject {
@@ -68,7 +74,8 @@ impl Reject {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge | Self::TooManyNdjsonLines(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Offline
             | Self::Query(_)
             | Self::InvalidCompressedBody
@@ -95,6 +102,8 @@ impl Reject {
             Self::InvalidJson | Self::InvalidForm | Self::Ndjson(_) => "invalid_payload",
             Self::NotPublished => "not_published",
             Self::Unavailable => "unavailable",
+            Self::Overloaded => "overloaded",
+            Self::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -110,11 +119,16 @@ impl Reject {
             Self::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, header_value(&allow));
             }
-            Self::Unavailable => {
+            Self::Unavailable | Self::Overloaded => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECONDS),
                 );
+            }
+            Self::RateLimited {
+                retry_after_seconds,
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
             }
             _ => {}
         }

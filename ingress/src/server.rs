@@ -2,6 +2,8 @@
 
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
+use tokio::sync::Semaphore;
+
 use hyper::service::service_fn;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -11,10 +13,6 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 use crate::service::Ingress;
-
-/// A client that has not sent its request headers by then is disconnected, so idle
-/// sockets cannot pile up.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Pause after a failed accept (for example when out of file descriptors), so the loop
 /// does not spin while the condition lasts.
@@ -30,11 +28,18 @@ pub async fn serve(
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "ingress listening");
 
+    let limits = ingress.connection_limits;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
 
@@ -49,6 +54,13 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
+        };
+        // Beyond the connection limit a connection is closed at once: holding it open
+        // unanswered would cost as much as serving it.
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            tracing::debug!(client.addr = %peer, "connection limit reached; closing");
+            drop(stream);
+            continue;
         };
         // Answers are small and sent at once; waiting to coalesce them only adds latency.
         let _ = stream.set_nodelay(true);
@@ -68,6 +80,7 @@ pub async fn serve(
                 if let Err(error) = connection.await {
                     tracing::debug!(error = %error, "connection ended with an error");
                 }
+                drop(permit);
             }
             .instrument(span),
         );

@@ -7,7 +7,13 @@ use http::{Request, Response};
 use ipnet::IpNet;
 use tracing::{Instrument, field::Empty};
 
-use crate::{cache::ConfigCache, checks, control::ControlClient, response::ResponseBody};
+use crate::{
+    cache::ConfigCache,
+    checks,
+    control::ControlClient,
+    limits::{ConnectionLimits, InFlight, RateLimiter},
+    response::ResponseBody,
+};
 
 /// What the checks need to know about the deployment.
 #[derive(Clone, Debug)]
@@ -24,6 +30,10 @@ pub struct Ingress {
     pub settings: Settings,
     pub control: ControlClient,
     pub cache: Arc<ConfigCache>,
+    /// `None` when webhooks are not rate limited.
+    pub rate: Option<RateLimiter>,
+    pub in_flight: InFlight,
+    pub connection_limits: ConnectionLimits,
 }
 
 impl Ingress {
@@ -43,7 +53,15 @@ impl Ingress {
             outcome = Empty,
         );
         async move {
-            let (outcome, response) = match checks::process(self, request, peer).await {
+            // Shed at once when too much is in flight: queueing would only make every
+            // sender wait longer, and the sender retries on 503.
+            let permit = self.in_flight.try_enter();
+            let processed = match permit {
+                Some(_) => checks::process(self, request, peer).await,
+                None => Err(crate::response::Reject::Overloaded),
+            };
+            drop(permit);
+            let (outcome, response) = match processed {
                 Ok(answer) => (answer.outcome(), answer.into_response()),
                 Err(reject) => (reject.outcome(), reject.into_response()),
             };

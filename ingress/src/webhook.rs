@@ -191,12 +191,12 @@ impl Webhook {
         let (true, Some(presented)) = (key.active, presented) else {
             return ApiKeyCheck::Refused;
         };
-        let previous_matches = self
-            .previous_api_key
-            .as_ref()
-            .is_some_and(|(previous, expires_at)| {
-                SystemTime::now() < *expires_at && previous.matches(presented)
-            });
+        let previous_matches =
+            self.previous_api_key
+                .as_ref()
+                .is_some_and(|(previous, expires_at)| {
+                    SystemTime::now() < *expires_at && previous.matches(presented)
+                });
         if key.matches(presented) || previous_matches {
             ApiKeyCheck::Matched
         } else {
@@ -348,13 +348,19 @@ mod tests {
             previous_api_key: Some(previous(60)),
             ..config()
         });
-        assert_eq!(in_grace.check_api_key(Some("tc_sk_test")), ApiKeyCheck::Matched);
+        assert_eq!(
+            in_grace.check_api_key(Some("tc_sk_test")),
+            ApiKeyCheck::Matched
+        );
         let expired = webhook(WebhookConfig {
             api_key: Some(current),
             previous_api_key: Some(previous(-1)),
             ..config()
         });
-        assert_eq!(expired.check_api_key(Some("tc_sk_test")), ApiKeyCheck::Refused);
+        assert_eq!(
+            expired.check_api_key(Some("tc_sk_test")),
+            ApiKeyCheck::Refused
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub async fn run(control: &mut Control, command: ApiKeyCommand) -> anyhow::Resul
                 grace_seconds: u32::try_from(grace.as_secs()).unwrap_or(u32::MAX),
             };
             let rotated = control.client.rotate_api_key(request).await;
-            let key = rotated.map_err(|status| control.failure(status))?.into_inner();
+            let key = rotated
+                .map_err(|status| control.failure(status))?
+                .into_inner();
             let mut answer = new_key(key);
             answer.text = format!(
                 "{}\nThe previous key keeps working for {}.",

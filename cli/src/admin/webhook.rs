@@ -41,7 +41,9 @@ pub async fn run(control: &mut Control, command: WebhookCommand) -> anyhow::Resu
             let mut answer = answer(&webhook);
             let expires = layout::timestamp(webhook.previous_url_expires_at.as_ref());
             answer.text = match &expires {
-                Some(expires) => format!("{}\nThe previous URL works until {expires}.", answer.text),
+                Some(expires) => {
+                    format!("{}\nThe previous URL works until {expires}.", answer.text)
+                }
                 None => format!("{}\nThe previous URL no longer works.", answer.text),
             };
             if let Some(object) = answer.json.as_object_mut() {
@@ -163,6 +165,7 @@ mod tests {
             include_headers: true,
             url: "http://127.0.0.1:8080/webhooks/wf_x/s".into(),
             api_key: None,
+            previous_url_expires_at: None,
             dedup: true,
         };
         assert_eq!(

@@ -3,6 +3,8 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use super::ControlAuthArgs;
+
 /// The control plane's flags, shared by `sluice control` and `sluice dev`.
 #[derive(Args, Debug)]
 pub struct ControlArgs {
@@ -43,6 +45,8 @@ pub struct ControlArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "SLUICE_POOL_SIZE", value_name = "N", default_value_t = 16)]
     pub pool_size: usize,
+    #[command(flatten)]
+    pub auth: ControlAuthArgs,
 }
 
 impl ControlArgs {
@@ -69,6 +73,7 @@ impl ControlArgs {
             signing_secret,
             public_url: public_url.trim_end_matches('/').to_owned(),
             pool_size: self.pool_size,
+            authentication: self.auth.authentication()?,
         })
     }
 }

@@ -1,8 +1,8 @@
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
 
-use super::TrustedProxies;
+use super::{IngressLimitArgs, TrustedProxies, read_token};
 
 /// The ingress's flags, shared by `sluice ingress` and `sluice dev`.
 #[derive(Args, Debug)]
@@ -63,11 +63,24 @@ pub struct IngressArgs {
         value_parser = humantime::parse_duration
     )]
     pub control_timeout: Duration,
+    /// A file holding the token presented to the control plane [default: the
+    /// SLUICE_CONTROL_TOKEN variable]
+    #[arg(long, env = "SLUICE_CONTROL_TOKEN_FILE", value_name = "FILE")]
+    pub control_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: IngressLimitArgs,
 }
 
 impl IngressArgs {
-    pub fn to_config(&self, control_url: String) -> sluice_ingress::Config {
-        sluice_ingress::Config {
+    pub fn to_config(&self, control_url: String) -> anyhow::Result<sluice_ingress::Config> {
+        let control_token = match &self.control_token_file {
+            Some(path) => Some(read_token(path)?),
+            None => std::env::var("SLUICE_CONTROL_TOKEN")
+                .ok()
+                .map(|token| token.trim().to_owned())
+                .filter(|token| !token.is_empty()),
+        };
+        Ok(sluice_ingress::Config {
             control_url,
             path_prefix: self.path_prefix.clone(),
             trusted_proxies: self
@@ -78,7 +91,11 @@ impl IngressArgs {
             max_body_bytes: self.max_body_bytes,
             max_ndjson_lines: self.max_ndjson_lines,
             control_timeout: self.control_timeout,
-        }
+            control_token: control_token.map(sluice_ingress::ControlToken::new),
+            rate_limit: self.limits.rate_limit()?,
+            max_in_flight: self.limits.max_in_flight,
+            connection_limits: self.limits.connection_limits(),
+        })
     }
 }
 

@@ -2,8 +2,10 @@
 //! fallback so that container deployments can configure it without a command line.
 
 mod admin;
+mod auth;
 mod control;
 mod ingress;
+mod limits;
 mod lists;
 
 use std::path::PathBuf;
@@ -11,11 +13,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use admin::{
-    AdminCommand, ApiKeyCommand, ExecutionsCommand, WebhookCommand, WebhookUpdateArgs,
-    WorkflowCommand,
+    AdminCommand, ApiKeyCommand, AuditCommand, ExecutionsCommand, WebhookCommand,
+    WebhookUpdateArgs, WorkflowCommand,
 };
+pub use auth::{ControlAuthArgs, read_token};
 pub use control::ControlArgs;
 pub use ingress::IngressArgs;
+pub use limits::IngressLimitArgs;
 pub use lists::{CommaList, TrustedProxies};
 
 /// The control plane address admin commands use when nothing else names one.
@@ -44,6 +48,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "SLUICE_CONTROL_URL", value_name = "URL")]
     pub control: Option<String>,
 
+    /// A file holding the admin token for admin commands [default: the SLUICE_TOKEN
+    /// variable, else the token of a `sluice dev` in --data-dir]
+    #[arg(long, global = true, env = "SLUICE_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Print exactly one JSON value on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -80,6 +88,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once per process, so the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the whole system on this machine: a private PostgreSQL cluster, the control

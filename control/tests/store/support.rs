@@ -107,6 +107,8 @@ pub async fn serve(
         signing_secret: SIGNING_SECRET.to_owned(),
         public_url: PUBLIC_URL.to_owned(),
         pool_size: 4,
+        // These tests are about the store; authentication has its own end-to-end tests.
+        authentication: sluice_control::Authentication::Disabled,
     };
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(sluice_control::run(config, listener, async move {

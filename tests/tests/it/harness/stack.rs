@@ -3,11 +3,14 @@
 
 use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
 
-use sluice_proto::v1::{admin_client::AdminClient, ingress_control_client::IngressControlClient};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
 
-use super::{database, proxy::Proxy};
+use super::{
+    credentials::{self, ADMIN_TOKEN, INGRESS_TOKEN},
+    database,
+    proxy::Proxy,
+};
 
 /// The signing secret every test stack derives URL secrets from.
 pub const SIGNING_SECRET: &str = "test-signing-secret";
@@ -56,8 +59,9 @@ pub struct Stack {
     pub database_url: String,
     pub http: SocketAddr,
     pub grpc: SocketAddr,
-    pub admin: AdminClient<Channel>,
-    pub ingress_control: IngressControlClient<Channel>,
+    /// Clients presenting the admin and the ingress credential.
+    pub admin: credentials::Admin,
+    pub ingress_control: credentials::IngressControl,
     /// Present when the stack was started with `database_proxy`.
     pub proxy: Option<Proxy>,
     control_config: sluice_control::Config,
@@ -90,11 +94,13 @@ impl Stack {
             signing_secret: SIGNING_SECRET.to_owned(),
             public_url: format!("http://{http}{}", options.ingress.path_prefix),
             pool_size: 8,
+            authentication: credentials::authentication(),
         };
         let control = spawn_control(control_config.clone(), grpc_listener);
 
         let ingress_config = sluice_ingress::Config {
             control_url: format!("http://{grpc}"),
+            control_token: Some(sluice_ingress::ControlToken::new(INGRESS_TOKEN)),
             ..options.ingress
         };
         let ingress =
@@ -107,8 +113,8 @@ impl Stack {
             database_url,
             http,
             grpc,
-            admin: AdminClient::new(channel.clone()),
-            ingress_control: IngressControlClient::new(channel),
+            admin: credentials::admin(channel.clone(), Some(ADMIN_TOKEN)),
+            ingress_control: credentials::ingress_control(channel, Some(INGRESS_TOKEN)),
             proxy,
             control_config,
             control: Some(control),
