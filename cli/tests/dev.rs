@@ -117,9 +117,13 @@ fn post(url: &str, body: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-fn admin(control: &str, args: &[&str]) -> Value {
+/// Runs an admin command against the `sluice dev` of `dir`, whose admin token the
+/// command finds in the data dir.
+fn admin(dir: &Path, control: &str, args: &[&str]) -> Value {
     let output = Command::new(SLUICE)
         .args(["--control", control])
+        .arg("--data-dir")
+        .arg(dir.join(".sluice"))
         .args(args)
         .arg("--json")
         .output()
@@ -160,7 +164,11 @@ fn acknowledged_execution_survives_kill_9_and_restart() {
 
     let mut again = start(&dir, http, grpc);
     assert_eq!(again.workflow, dev.workflow, "the demo workflow is reused");
-    let executions = admin(&again.control, &["executions", "list", &again.workflow]);
+    let executions = admin(
+        &dir,
+        &again.control,
+        &["executions", "list", &again.workflow],
+    );
     let stored = executions
         .as_array()
         .expect("a list")
