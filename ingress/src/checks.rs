@@ -16,6 +16,7 @@ use crate::{
     commit::{RequestFacts, commit},
     dedup_key, envelope, handshake,
     limits::Admission,
+    metrics::CacheLookup,
     query,
     response::{Answer, Reject},
     route,
@@ -230,6 +231,11 @@ impl Ingress {
             Lookup::Present(webhook) => return Ok(webhook),
             Lookup::Absent => return Err(Reject::Unauthorized),
             Lookup::Missing(ticket) => ticket,
+        let lookup = self.cache.get(workflow_id);
+        self.metrics.cache_lookup(match lookup {
+            Lookup::Present(_) | Lookup::Absent => CacheLookup::Hit,
+            Lookup::Missing(_) => CacheLookup::Miss,
+        });
         };
         let config = self
             .control

@@ -194,6 +194,8 @@ impl ControlClient {
         }
         let mut request = self.request(message);
         request.set_timeout(timeout);
+        // Makes the control plane's spans of this call children of the request's span.
+        sluice_telemetry::propagation::inject(request.metadata_mut());
         match tokio::time::timeout(timeout, send(self.client.clone(), request)).await {
             Ok(result) => result.map(tonic::Response::into_inner),
             Err(_) => Err(Status::deadline_exceeded(

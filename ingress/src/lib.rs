@@ -19,7 +19,9 @@ mod envelope;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handshake;
+mod health;
 mod limits;
+mod metrics;
 mod query;
 mod response;
 mod route;
@@ -36,6 +38,7 @@ use tokio::net::TcpListener;
 pub use crate::{
     credential::ControlToken,
     limits::{ConnectionLimits, RateLimit},
+    metrics::Metrics,
 };
 
 use crate::{
@@ -66,6 +69,10 @@ pub struct Config {
     /// Requests answered at once at most; beyond it requests are shed with 503.
     pub max_in_flight: usize,
     pub connection_limits: ConnectionLimits,
+    /// How long requests in flight may take to finish once shutdown begins.
+    pub drain_timeout: Duration,
+    /// Where the ingress counts; render it to serve it.
+    pub metrics: Metrics,
 }
 
 impl Default for Config {
@@ -83,6 +90,8 @@ impl Default for Config {
             connection_limits: ConnectionLimits::default(),
         }
     }
+            drain_timeout: Duration::from_secs(30),
+            metrics: Metrics::default(),
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains.
@@ -111,12 +120,20 @@ pub async fn run(
         },
         control,
         cache,
+            drain_timeout: config.drain_timeout,
         rate: config.rate_limit.map(limits::RateLimiter::new),
         in_flight: limits::InFlight::new(config.max_in_flight),
         connection_limits: config.connection_limits,
     });
+        metrics: config.metrics,
+        draining: Arc::default(),
     let served = server::serve(listener, ingress, shutdown).await;
 
     watch.abort();
     served
+    let draining = Arc::clone(&ingress.draining);
+    let shutdown = async move {
+        shutdown.await;
+        draining.begin();
+    };
 }

@@ -53,6 +53,8 @@ pub async fn serve(
                     continue;
                 }
             },
+            // TODO: connections still in the kernel's accept queue when shutdown begins are
+            // reset with the listener; accepting them before it closes would serve them too.
             () = &mut shutdown => break,
         };
         // Beyond the connection limit a connection is closed at once: holding it open
@@ -88,7 +90,16 @@ pub async fn serve(
 
     drop(listener);
     tracing::info!("ingress draining requests in flight");
-    graceful.shutdown().await;
+    let drain_timeout = ingress.settings.drain_timeout;
+    if tokio::time::timeout(drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            timeout = ?drain_timeout,
+            "requests still running at the drain timeout; abandoning them"
+        );
+    }
     tracing::info!("ingress stopped");
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! The ingress as a request handler: its shared state and the span of each request.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -11,7 +15,9 @@ use crate::{
     cache::ConfigCache,
     checks,
     control::ControlClient,
+    health::{self, Draining},
     limits::{ConnectionLimits, InFlight, RateLimiter},
+    metrics::Metrics,
     response::ResponseBody,
 };
 
@@ -23,6 +29,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
     pub max_ndjson_lines: usize,
+    /// How long requests in flight may take to finish once shutdown begins.
+    pub drain_timeout: Duration,
 }
 
 /// Everything a request handler shares with the others.
@@ -32,6 +40,8 @@ pub struct Ingress {
     pub cache: Arc<ConfigCache>,
     /// `None` when webhooks are not rate limited.
     pub rate: Option<RateLimiter>,
+    pub metrics: Metrics,
+    pub draining: Arc<Draining>,
     pub in_flight: InFlight,
     pub connection_limits: ConnectionLimits,
 }
@@ -45,6 +55,17 @@ impl Ingress {
     {
         let span = tracing::info_span!(
             "request",
+        // Probes are frequent and tell nothing about webhooks: no span, no metric.
+        if let Some(answer) = health::answer(
+            request.method(),
+            request.uri().path(),
+            &self.cache,
+            &self.draining,
+        ) {
+            return answer;
+        }
+
+        let started = Instant::now();
             method = %request.method(),
             path = Empty,
             workflow = Empty,
@@ -70,6 +91,8 @@ impl Ingress {
             span.record("outcome", outcome);
             tracing::debug!("answered");
             response
+            self.metrics
+                .request(response.status(), outcome, started.elapsed());
         }
         .instrument(span)
         .await

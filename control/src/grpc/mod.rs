@@ -10,6 +10,7 @@ use crate::{
     error::{self, Error},
     key_use::KeyUse,
     store::Store,
+    metrics::Metrics,
     url_secrets::UrlSecrets,
     watch::Changes,
 };
@@ -27,6 +28,7 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
 }
 
+    pub metrics: Metrics,
 impl Shared {
     fn status(&self, error: Error) -> tonic::Status {
         error::status(error, &self.store)

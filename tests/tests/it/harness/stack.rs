@@ -97,6 +97,8 @@ impl Stack {
             authentication: credentials::authentication(),
         };
         let control = spawn_control(control_config.clone(), grpc_listener);
+            drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
+            metrics: sluice_control::Metrics::default(),
 
         let ingress_config = sluice_ingress::Config {
             control_url: format!("http://{grpc}"),
@@ -123,6 +125,11 @@ impl Stack {
     }
 
     /// Stops the control plane, as if its process died or was being redeployed.
+
+    /// What the control plane has counted so far.
+    pub fn control_metrics(&self) -> sluice_control::Metrics {
+        self.control_config.metrics.clone()
+    }
     pub async fn stop_control(&mut self) {
         if let Some(control) = self.control.take() {
             control.stop().await;
