@@ -15,6 +15,7 @@ use clap::Parser;
 use crate::{
     admin::{Answer, Control},
     args::{AdminCommand, Cli, Command, DEFAULT_CONTROL_URL, GlobalArgs},
+    servers::Operations,
 };
 
 /// `info` for what an operator wants to see; PostgreSQL notices (such as "relation
@@ -30,12 +31,23 @@ async fn main() -> ExitCode {
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
-    if let Err(error) = telemetry::init(&filter, cli.global.log_format) {
-        eprintln!("error: {error:#}");
-        return ExitCode::FAILURE;
-    }
+    let service_name = match &cli.command {
+        Command::Control(_) => "sluice-control",
+        Command::Ingress(_) => "sluice-ingress",
+        _ => "sluice",
+    };
+    let telemetry = match telemetry::init(&filter, cli.global.log_format, service_name) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
 
-    match run(cli).await {
+    let outcome = run(cli).await;
+    // After the services stopped, so that their last spans are exported too.
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -47,13 +59,14 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     match command {
-        Command::Dev(args) => dev::run(args, &global.data_dir).await,
-        Command::Control(args) => servers::control(args).await,
+        Command::Dev(args) => dev::run(args, &global.data_dir, Operations::from(&global)).await,
+        Command::Control(args) => servers::control(args, Operations::from(&global)).await,
         Command::Ingress(args) => {
+            let operations = Operations::from(&global);
             let control_url = global
                 .control
                 .unwrap_or_else(|| DEFAULT_CONTROL_URL.to_owned());
-            servers::ingress(args, control_url).await
+            servers::ingress(args, control_url, operations).await
         }
         Command::Migrate(args) => servers::migrate(&args.database_url).await,
         Command::Admin(admin) => {

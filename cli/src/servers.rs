@@ -1,41 +1,119 @@
 //! `sluice control`, `sluice ingress` and `sluice migrate`: one service each, stopped by
 //! SIGINT or SIGTERM.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use tokio::net::TcpListener;
-use tracing::info;
+use sluice_telemetry::metrics_endpoint::{self, Render};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tracing::{info, warn};
 
 use crate::{
-    args::{ControlArgs, IngressArgs},
-    shutdown::Signals,
+    args::{ControlArgs, GlobalArgs, IngressArgs},
+    shutdown::{Signals, Trigger},
 };
 
-pub async fn control(args: ControlArgs) -> anyhow::Result<()> {
-    let config = args.to_config()?;
-    let mut signals = Signals::install()?;
-    let listener = bind(args.grpc).await?;
-    println!("listening on {}", listener.local_addr()?);
-
-    sluice_control::run(config, listener, async move {
-        let signal = signals.recv().await;
-        info!(signal, "shutting down");
-    })
-    .await
+/// How a server is watched and stopped, whichever it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Operations {
+    pub metrics_addr: Option<SocketAddr>,
+    pub drain_timeout: Duration,
 }
 
-pub async fn ingress(args: IngressArgs, control_url: String) -> anyhow::Result<()> {
-    let config = args.to_config(control_url);
+impl From<&GlobalArgs> for Operations {
+    fn from(global: &GlobalArgs) -> Self {
+        Self {
+            metrics_addr: global.metrics_addr,
+            drain_timeout: global.drain_timeout,
+        }
+    }
+}
+
+pub async fn control(args: ControlArgs, operations: Operations) -> anyhow::Result<()> {
+    let mut config = args.to_config()?;
+    config.drain_timeout = operations.drain_timeout;
     let mut signals = Signals::install()?;
-    let listener = bind(args.http).await?;
+    let listener = bind(args.grpc).await?;
+    let metrics = bind_metrics(operations).await?;
     println!("listening on {}", listener.local_addr()?);
 
-    sluice_ingress::run(config, listener, async move {
+    let shutdown = Trigger::new();
+    let render = {
+        let metrics = config.metrics.clone();
+        Arc::new(move || metrics.render()) as Render
+    };
+    let endpoint = serve_metrics(metrics, render, &shutdown);
+    let served = sluice_control::run(config, listener, async move {
         let signal = signals.recv().await;
         info!(signal, "shutting down");
     })
-    .await
+    .await;
+    shutdown.fire();
+    finish(endpoint).await;
+    served
+}
+
+pub async fn ingress(
+    args: IngressArgs,
+    control_url: String,
+    operations: Operations,
+) -> anyhow::Result<()> {
+    let mut config = args.to_config(control_url)?;
+    config.drain_timeout = operations.drain_timeout;
+    let mut signals = Signals::install()?;
+    let listener = bind(args.http).await?;
+    let metrics = bind_metrics(operations).await?;
+    println!("listening on {}", listener.local_addr()?);
+
+    let shutdown = Trigger::new();
+    let render = {
+        let metrics = config.metrics.clone();
+        Arc::new(move || metrics.render()) as Render
+    };
+    let endpoint = serve_metrics(metrics, render, &shutdown);
+    let served = sluice_ingress::run(config, listener, async move {
+        let signal = signals.recv().await;
+        info!(signal, "shutting down");
+    })
+    .await;
+    shutdown.fire();
+    finish(endpoint).await;
+    served
+}
+
+/// The metrics listener, when one is asked for; bound at startup so that a port in use
+/// is reported at once.
+pub async fn bind_metrics(operations: Operations) -> anyhow::Result<Option<TcpListener>> {
+    match operations.metrics_addr {
+        Some(addr) => Ok(Some(bind(addr).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Serves the metrics endpoint until `shutdown` fires.
+pub fn serve_metrics(
+    listener: Option<TcpListener>,
+    render: Render,
+    shutdown: &Trigger,
+) -> Option<JoinHandle<anyhow::Result<()>>> {
+    let listener = listener?;
+    Some(tokio::spawn(metrics_endpoint::serve(
+        listener,
+        render,
+        shutdown.wait(),
+    )))
+}
+
+/// Waits for the metrics endpoint to stop, logging a failure: it never decides the
+/// outcome of the service it reports on.
+pub async fn finish(endpoint: Option<JoinHandle<anyhow::Result<()>>>) {
+    if let Some(endpoint) = endpoint {
+        match endpoint.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => warn!(error = %format!("{error:#}"), "the metrics endpoint failed"),
+            Err(error) => warn!(%error, "the metrics endpoint task failed"),
+        }
+    }
 }
 
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {

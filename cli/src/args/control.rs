@@ -45,6 +45,8 @@ pub struct ControlArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "SLUICE_POOL_SIZE", value_name = "N", default_value_t = 16)]
     pub pool_size: usize,
+    #[arg(long, env = "SLUICE_WRITERS", value_name = "N", default_value_t = sluice_control::DEFAULT_WRITERS)]
+    #[arg(long, env = "SLUICE_RETENTION", value_name = "AGE", value_parser = humantime::parse_duration)]
     #[command(flatten)]
     pub auth: ControlAuthArgs,
 }
@@ -77,3 +79,5 @@ impl ControlArgs {
         })
     }
 }
+            drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
+            metrics: sluice_control::Metrics::default(),

@@ -8,7 +8,7 @@ mod ingress;
 mod limits;
 mod lists;
 
-use std::path::PathBuf;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -80,6 +80,23 @@ pub struct GlobalArgs {
         default_value_t = LogFormat::Text
     )]
     pub log_format: LogFormat,
+
+    /// Serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9090 [default:
+    /// no metrics endpoint]
+    #[arg(long, global = true, env = "SLUICE_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// How long requests in flight may take to finish after SIGTERM before the server
+    /// stops anyway.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_DRAIN_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub drain_timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
