@@ -53,8 +53,9 @@ pub async fn serve(
                     continue;
                 }
             },
-            // TODO: connections still in the kernel's accept queue when shutdown begins are
-            // reset with the listener; accepting them before it closes would serve them too.
+            // TODO: a connection whose request has not been read yet when shutdown begins
+            // (still in the accept queue, or accepted but idle) is closed unanswered; in
+            // Kubernetes the preStop pause keeps new connections away by then.
             () = &mut shutdown => break,
         };
         // Beyond the connection limit a connection is closed at once: holding it open
