@@ -1,6 +1,9 @@
 //! End-to-end tests: the control plane and the ingress run on loopback sockets against a
 //! real PostgreSQL (see `scripts/test`), and every test drives them over HTTP and gRPC.
 
+// A test's helpers may unwrap like the tests themselves: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 
 mod admin;
