@@ -124,3 +124,17 @@ fn code_name(code: tonic::Code) -> &'static str {
         Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_comes_from_the_headers_and_is_ok_without_one() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(status_code(&headers), tonic::Code::Ok);
+        headers.insert("grpc-status", http::HeaderValue::from_static("14"));
+        assert_eq!(status_code(&headers), tonic::Code::Unavailable);
+        assert_eq!(code_name(status_code(&headers)), "UNAVAILABLE");
+    }
+}

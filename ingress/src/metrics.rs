@@ -141,3 +141,36 @@ impl Metrics {
             .inc();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_status_class_and_outcome() {
+        let metrics = Metrics::default();
+        metrics.request(http::StatusCode::OK, "created", Duration::from_millis(3));
+        metrics.request(http::StatusCode::OK, "created", Duration::from_millis(5));
+        metrics.request(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            Duration::from_secs(1),
+        );
+        metrics.cache_lookup(CacheLookup::Miss);
+
+        let text = metrics.render();
+        for line in [
+            r#"sluice_ingress_requests_total{status_class="2xx",outcome="created"} 2"#,
+            r#"sluice_ingress_requests_total{status_class="5xx",outcome="unavailable"} 1"#,
+            r#"sluice_ingress_request_duration_seconds_count{outcome="created"} 2"#,
+            r#"sluice_ingress_request_duration_seconds_bucket{le="0.004",outcome="created"} 1"#,
+            r#"sluice_ingress_config_cache_lookups_total{result="miss"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
