@@ -148,7 +148,11 @@ where
     }
 
     // Step 8: the body, within the limits.
-    let body = body::receive(body, &parts.headers, settings.max_body_bytes).await?;
+    let receiving = body::receive(body, &parts.headers, settings.max_body_bytes);
+    let body = match tokio::time::timeout(settings.body_read_timeout, receiving).await {
+        Ok(received) => received?,
+        Err(_) => return Err(Reject::BodyTimeout),
+    };
 
     // The body is parsed once, here; its failure is reported at step 11, after the
     // handshake and the published check that come first.
@@ -227,15 +231,15 @@ fn not_allowed(webhook: &Webhook) -> Reject {
 impl Ingress {
     /// The webhook of a workflow, from the cache when it can be trusted, else fetched.
     async fn webhook(&self, workflow_id: Uuid) -> Result<Arc<Webhook>, Reject> {
-        let ticket = match lookup {
-            Lookup::Present(webhook) => return Ok(webhook),
-            Lookup::Absent => return Err(Reject::Unauthorized),
-            Lookup::Missing(ticket) => ticket,
         let lookup = self.cache.get(workflow_id);
         self.metrics.cache_lookup(match lookup {
             Lookup::Present(_) | Lookup::Absent => CacheLookup::Hit,
             Lookup::Missing(_) => CacheLookup::Miss,
         });
+        let ticket = match lookup {
+            Lookup::Present(webhook) => return Ok(webhook),
+            Lookup::Absent => return Err(Reject::Unauthorized),
+            Lookup::Missing(ticket) => ticket,
         };
         let config = self
             .control

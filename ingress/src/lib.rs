@@ -69,6 +69,8 @@ pub struct Config {
     /// Requests answered at once at most; beyond it requests are shed with 503.
     pub max_in_flight: usize,
     pub connection_limits: ConnectionLimits,
+    /// How long a request body may take to arrive; a slower sender gets 408.
+    pub body_read_timeout: Duration,
     /// How long requests in flight may take to finish once shutdown begins.
     pub drain_timeout: Duration,
     /// Where the ingress counts; render it to serve it.
@@ -88,10 +90,11 @@ impl Default for Config {
             rate_limit: None,
             max_in_flight: 10_000,
             connection_limits: ConnectionLimits::default(),
-        }
-    }
+            body_read_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(30),
             metrics: Metrics::default(),
+        }
+    }
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains.
@@ -117,23 +120,24 @@ pub async fn run(
             trusted_proxies: config.trusted_proxies,
             max_body_bytes: config.max_body_bytes,
             max_ndjson_lines: config.max_ndjson_lines,
+            body_read_timeout: config.body_read_timeout,
+            drain_timeout: config.drain_timeout,
         },
         control,
         cache,
-            drain_timeout: config.drain_timeout,
+        metrics: config.metrics,
+        draining: Arc::default(),
         rate: config.rate_limit.map(limits::RateLimiter::new),
         in_flight: limits::InFlight::new(config.max_in_flight),
         connection_limits: config.connection_limits,
     });
-        metrics: config.metrics,
-        draining: Arc::default(),
-    let served = server::serve(listener, ingress, shutdown).await;
-
-    watch.abort();
-    served
     let draining = Arc::clone(&ingress.draining);
     let shutdown = async move {
         shutdown.await;
         draining.begin();
     };
+    let served = server::serve(listener, ingress, shutdown).await;
+
+    watch.abort();
+    served
 }

@@ -60,6 +60,9 @@ pub enum Reject {
     /// Too many requests in flight: shed before any work, answered like `Unavailable`.
     #[error("Service unavailable, retry later")]
     Overloaded,
+    /// The body did not arrive within the body read timeout.
+    #[error("Request body timeout")]
+    BodyTimeout,
     /// The webhook's rate limit is reached; retry after the given seconds.
     #[error("Too many requests")]
     RateLimited { retry_after_seconds: u64 },
@@ -76,6 +79,7 @@ impl Reject {
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Offline
             | Self::Query(_)
             | Self::InvalidCompressedBody
@@ -104,6 +108,7 @@ impl Reject {
             Self::Unavailable => "unavailable",
             Self::Overloaded => "overloaded",
             Self::RateLimited { .. } => "rate_limited",
+            Self::BodyTimeout => "body_timeout",
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
     pub max_ndjson_lines: usize,
+    /// How long a request body may take to arrive.
+    pub body_read_timeout: Duration,
     /// How long requests in flight may take to finish once shutdown begins.
     pub drain_timeout: Duration,
 }
@@ -38,10 +40,10 @@ pub struct Ingress {
     pub settings: Settings,
     pub control: ControlClient,
     pub cache: Arc<ConfigCache>,
-    /// `None` when webhooks are not rate limited.
-    pub rate: Option<RateLimiter>,
     pub metrics: Metrics,
     pub draining: Arc<Draining>,
+    /// `None` when webhooks are not rate limited.
+    pub rate: Option<RateLimiter>,
     pub in_flight: InFlight,
     pub connection_limits: ConnectionLimits,
 }
@@ -53,8 +55,6 @@ impl Ingress {
     where
         B: hyper::body::Body<Data = Bytes>,
     {
-        let span = tracing::info_span!(
-            "request",
         // Probes are frequent and tell nothing about webhooks: no span, no metric.
         if let Some(answer) = health::answer(
             request.method(),
@@ -66,6 +66,8 @@ impl Ingress {
         }
 
         let started = Instant::now();
+        let span = tracing::info_span!(
+            "request",
             method = %request.method(),
             path = Empty,
             workflow = Empty,
@@ -89,10 +91,10 @@ impl Ingress {
             let span = tracing::Span::current();
             span.record("status", response.status().as_u16());
             span.record("outcome", outcome);
-            tracing::debug!("answered");
-            response
             self.metrics
                 .request(response.status(), outcome, started.elapsed());
+            tracing::debug!("answered");
+            response
         }
         .instrument(span)
         .await

@@ -95,6 +95,7 @@ impl IngressArgs {
             rate_limit: self.limits.rate_limit()?,
             max_in_flight: self.limits.max_in_flight,
             connection_limits: self.limits.connection_limits(),
+            body_read_timeout: self.limits.body_read_timeout,
         })
     }
 }

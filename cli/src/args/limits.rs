@@ -43,6 +43,11 @@ pub struct IngressLimitArgs {
     #[arg(long, env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "DURATION",
           default_value = "30s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
+    /// A request body that has not fully arrived by then is answered 408 and its
+    /// connection closed.
+    #[arg(long, env = "SLUICE_BODY_READ_TIMEOUT", value_name = "DURATION",
+          default_value = "60s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
 }
 
 impl IngressLimitArgs {

@@ -63,8 +63,8 @@ where
     let mut decoder = Decoder::new(coding, limit, expected);
     let mut received = 0usize;
     let mut body = std::pin::pin!(body);
-    // TODO: bound how long a body may take to arrive; a sender trickling bytes keeps its
-    // connection and buffer until it stops.
+    // How long the body may take to arrive is bounded by the caller (the ingress's body
+    // read timeout), which drops this future and with it the connection's buffer.
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| BodyError::Unreadable)?;
         let Ok(data) = frame.into_data() else {

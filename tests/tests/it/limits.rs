@@ -214,3 +214,74 @@ async fn connections_beyond_the_limit_are_closed_at_once() {
     );
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_trickling_past_the_body_read_timeout_is_answered_408() {
+    let stack = Stack::start_with(with_ingress(|ingress| {
+        ingress.body_read_timeout = Duration::from_secs(1);
+    }))
+    .await;
+    let webhook = stack.webhook(Setup::default()).await;
+    let mut stream = TcpStream::connect(stack.http).await.expect("connect");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n",
+        webhook.path
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("send the head");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    for _ in 0..40 {
+        if stream.write_all(b" ").await.is_err() {
+            break;
+        }
+        let (received, closed) = read_until_closed(&mut stream, Duration::from_millis(300)).await;
+        answer.extend_from_slice(&received);
+        if closed {
+            break;
+        }
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stack.stored_executions().await, 0);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_header_read_timeout() {
+    let stack = Stack::start_with(with_ingress(|ingress| {
+        ingress.connection_limits.header_read_timeout = Duration::from_secs(1);
+    }))
+    .await;
+    let webhook = stack.webhook(Setup::default()).await;
+    let mut stream = TcpStream::connect(stack.http).await.expect("connect");
+    let request = format!(
+        "POST {} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}",
+        webhook.path
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let started = Instant::now();
+    let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(4)).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(closed, "the idle connection stayed open");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    stack.stop().await;
+}

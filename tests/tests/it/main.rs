@@ -22,6 +22,5 @@ mod operations;
 mod responses;
 mod rotation;
 mod routing;
-mod secret_leaks;
 mod service_auth;
 mod workers;

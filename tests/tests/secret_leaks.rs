@@ -1,5 +1,13 @@
 //! Whole request cycles with every log line and span of every crate captured at the
 //! most verbose level: no URL secret, API key, token or signing secret appears in them.
+//!
+//! A test binary of its own, so that the capture is the process's only subscriber from
+//! the first event on and no other test's logs mix in.
+
+// The harness serves many test modules; this binary uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "it/harness/mod.rs"]
+mod harness;
 
 use std::{
     io::Write,
@@ -9,13 +17,13 @@ use std::{
 use sluice_proto::v1;
 use tracing_subscriber::{EnvFilter, fmt::format::FmtSpan};
 
-use crate::harness::{
+use harness::{
     Request, Setup, Stack,
     credentials::{ADMIN_TOKEN, INGRESS_TOKEN},
     stack::SIGNING_SECRET,
 };
 
-/// Everything logged while the capture was the thread's subscriber.
+/// Everything the process logged since the capture was installed.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
@@ -39,24 +47,23 @@ impl Capture {
     }
 }
 
-/// A subscriber at trace level for every crate, with span fields on creation and
-/// close, made this thread's default. The test runs on a current-thread runtime, so
-/// both services' tasks log through it, and other tests' logs stay out.
-fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
+/// Installs the process's subscriber: trace level for every crate, with span fields on
+/// creation and close.
+fn capture() -> Capture {
     let capture = Capture::default();
     let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new("trace"))
         .with_span_events(FmtSpan::FULL)
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .finish();
-    (capture, tracing::subscriber::set_default(subscriber))
+        .init();
+    capture
 }
 
 #[tokio::test]
 async fn no_secret_appears_in_the_most_verbose_logs() {
-    let (capture, _guard) = capture();
+    let capture = capture();
     let stack = Stack::start().await;
     let webhook = stack
         .webhook(Setup {
