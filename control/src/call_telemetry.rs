@@ -5,11 +5,15 @@
 //! that caused them.
 
 use std::{
+    collections::HashSet,
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
+
+use prost::Message;
 
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
@@ -19,12 +23,45 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct CallTelemetryLayer {
     metrics: Metrics,
+    methods: Arc<HashSet<String>>,
 }
 
 impl CallTelemetryLayer {
     pub fn new(metrics: Metrics) -> Self {
-        Self { metrics }
+        Self {
+            metrics,
+            methods: Arc::new(served_methods()),
+        }
     }
+}
+
+/// The path of every method the server serves. Any other path is labelled `unknown`:
+/// naming it would let any caller, authenticated or not, create new time series.
+fn served_methods() -> HashSet<String> {
+    let mut methods: HashSet<String> = [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    let files = prost_types::FileDescriptorSet::decode(sluice_proto::FILE_DESCRIPTOR_SET)
+        .map(|set| set.file)
+        .unwrap_or_default();
+    for file in files {
+        for service in &file.service {
+            for method in &service.method {
+                methods.insert(format!(
+                    "/{}.{}/{}",
+                    file.package(),
+                    service.name(),
+                    method.name()
+                ));
+            }
+        }
+    }
+    methods
 }
 
 impl<S> Layer<S> for CallTelemetryLayer {
@@ -34,6 +71,7 @@ impl<S> Layer<S> for CallTelemetryLayer {
         CallTelemetry {
             inner,
             metrics: self.metrics.clone(),
+            methods: Arc::clone(&self.methods),
         }
     }
 }
@@ -42,6 +80,7 @@ impl<S> Layer<S> for CallTelemetryLayer {
 pub struct CallTelemetry<S> {
     inner: S,
     metrics: Metrics,
+    methods: Arc<HashSet<String>>,
 }
 
 impl<S, B, R> Service<http::Request<B>> for CallTelemetry<S>
@@ -59,7 +98,12 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let started = Instant::now();
-        let path = request.uri().path().to_owned();
+        let path = request.uri().path();
+        let path = if self.methods.contains(path) {
+            path.to_owned()
+        } else {
+            "unknown".to_owned()
+        };
         let span = tracing::info_span!(
             "grpc",
             otel.name = %path,
@@ -79,14 +123,7 @@ where
                     Err(_) => tonic::Code::Unknown,
                 };
                 tracing::Span::current().record("rpc.grpc.status_code", code as i32);
-                // An unknown path is answered UNIMPLEMENTED; naming it in a label would
-                // let any caller create new time series.
-                let method = if code == tonic::Code::Unimplemented {
-                    "unknown"
-                } else {
-                    path.as_str()
-                };
-                metrics.grpc_call(method, code_name(code), started.elapsed());
+                metrics.grpc_call(&path, code_name(code), started.elapsed());
                 result
             }
             .instrument(span),
@@ -128,6 +165,15 @@ fn code_name(code: tonic::Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_served_method_is_known_and_nothing_else() {
+        let methods = served_methods();
+        assert!(methods.contains("/sluice.v1.IngressControl/CreateExecution"));
+        assert!(methods.contains("/sluice.v1.Admin/CreateWorkflow"));
+        assert!(methods.contains("/grpc.health.v1.Health/Check"));
+        assert!(!methods.contains("/sluice.v1.Admin/NoSuchMethod"));
+    }
 
     #[test]
     fn the_status_comes_from_the_headers_and_is_ok_without_one() {
