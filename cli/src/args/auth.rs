@@ -17,12 +17,18 @@ pub struct ControlAuthArgs {
     /// A file holding the token admin callers (the CLI, internal services) present.
     #[arg(long, env = "SLUICE_ADMIN_TOKEN_FILE", value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// A file holding the token workers present to lease and complete executions.
+    #[arg(long, env = "SLUICE_WORKER_TOKEN_FILE", value_name = "FILE")]
+    pub worker_token_file: Option<PathBuf>,
     /// The ingress token itself, when no file is given.
     #[arg(skip = std::env::var("SLUICE_INGRESS_TOKEN").ok())]
     pub ingress_token: Option<String>,
     /// The admin token itself, when no file is given.
     #[arg(skip = std::env::var("SLUICE_ADMIN_TOKEN").ok())]
     pub admin_token: Option<String>,
+    /// The worker token itself, when no file is given.
+    #[arg(skip = std::env::var("SLUICE_WORKER_TOKEN").ok())]
+    pub worker_token: Option<String>,
     /// Serve every caller without credentials. Only for a control plane that nothing
     /// untrusted can reach.
     #[arg(long, env = "SLUICE_INSECURE_NO_AUTH")]
@@ -36,6 +42,7 @@ impl ControlAuthArgs {
         let given = [
             (Role::Ingress, &self.ingress_token_file, &self.ingress_token),
             (Role::Admin, &self.admin_token_file, &self.admin_token),
+            (Role::Worker, &self.worker_token_file, &self.worker_token),
         ];
         for (role, file, value) in given {
             let token = match (file, value) {

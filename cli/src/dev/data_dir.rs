@@ -18,6 +18,7 @@ const SIGNING_SECRET: &str = "signing-secret";
 const DEMO_WORKFLOW: &str = "demo-workflow";
 const CONTROL_URL: &str = "control-url";
 const INGRESS_TOKEN: &str = "ingress-token";
+const WORKER_TOKEN: &str = "worker-token";
 
 /// An open data directory, locked against a second `sluice dev` for as long as it
 /// lives: two runs would fight over one PostgreSQL cluster.
@@ -63,6 +64,11 @@ impl DataDir {
     /// The token the in-process ingress presents to the control plane.
     pub fn ingress_token(&self) -> anyhow::Result<String> {
         read_or_create_secret(&self.path.join(INGRESS_TOKEN))
+    }
+
+    /// The token local workers present; they read it from this file.
+    pub fn worker_token(&self) -> anyhow::Result<String> {
+        read_or_create_secret(&self.path.join(WORKER_TOKEN))
     }
 
     /// The token admin commands present; they read it from this file by themselves.
