@@ -410,3 +410,83 @@ async fn shutdown_stops_waiting_at_the_drain_timeout() {
     assert_eq!(stack.stored_executions().await, 0);
     stack.stop().await;
 }
+
+/// Calls `path` on the control plane without a token, as an HTTP/2 gRPC request with an
+/// empty message, and returns the grpc-status it was answered with.
+async fn raw_grpc_call(stack: &Stack, path: &str) -> Option<String> {
+    let stream = TcpStream::connect(stack.grpc).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("http://{}{path}", stack.grpc))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(&[
+            0, 0, 0, 0, 0,
+        ])))
+        .expect("a well-formed request");
+    let response = sender.send_request(request).await.expect("an answer");
+    let in_headers = response.headers().get("grpc-status").cloned();
+    let collected = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("the body");
+    let status = in_headers.or_else(|| collected.trailers()?.get("grpc-status").cloned())?;
+    Some(status.to_str().ok()?.to_owned())
+}
+
+#[tokio::test]
+async fn grpc_calls_are_counted_by_method_and_code_and_made_up_paths_are_unknown() {
+    let stack = Stack::start().await;
+    let (endpoint, _stop) = serve_metrics({
+        let metrics = stack.control_metrics();
+        Arc::new(move || metrics.render())
+    })
+    .await;
+
+    // Refused for want of a token, before any service sees the call.
+    let refused = raw_grpc_call(&stack, "/sluice.v1.Admin/ListWorkflows").await;
+    assert_eq!(refused.as_deref(), Some("16"));
+    for index in 0..3 {
+        let path = format!("/sluice.v1.Made/Up{index}");
+        assert!(raw_grpc_call(&stack, &path).await.is_some());
+    }
+    stack.webhook(Setup::default()).await;
+
+    let control = scrape(endpoint).await;
+    let calls = "sluice_control_grpc_calls_total";
+    assert_eq!(
+        sample(
+            &control,
+            &format!(
+                "{calls}{{method=\"/sluice.v1.Admin/ListWorkflows\",code=\"UNAUTHENTICATED\"}}"
+            )
+        ),
+        Some(1.0),
+        "{control}"
+    );
+    assert_eq!(
+        sample(
+            &control,
+            &format!("{calls}{{method=\"/sluice.v1.Admin/CreateWorkflow\",code=\"OK\"}}")
+        ),
+        Some(1.0),
+        "{control}"
+    );
+    let unknown: f64 = control
+        .lines()
+        .filter(|line| line.starts_with(&format!("{calls}{{method=\"unknown\"")))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(unknown, 3.0, "{control}");
+    assert!(
+        !control.contains("Made/Up"),
+        "a made-up path became a label"
+    );
+    stack.stop().await;
+}
