@@ -96,6 +96,7 @@ impl IngressArgs {
             max_in_flight: self.limits.max_in_flight,
             connection_limits: self.limits.connection_limits(),
             body_read_timeout: self.limits.body_read_timeout,
+            ..sluice_ingress::Config::default()
         })
     }
 }
