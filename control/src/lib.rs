@@ -28,11 +28,15 @@ mod api_keys;
 mod audit;
 mod auth;
 mod dedup;
+mod call_telemetry;
+mod database_health;
+mod drain;
 mod error;
 mod executions;
 mod grpc;
 mod key_use;
 mod methods;
+mod metrics;
 mod migrations;
 mod store;
 mod url_secrets;
@@ -50,8 +54,7 @@ use sluice_proto::v1::{
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
-use tonic_health::ServingStatus;
+use tonic::{server::NamedService, transport::Server};
 
 use crate::{
     grpc::{AdminService, IngressControlService, Shared},
@@ -63,10 +66,14 @@ use crate::{
 };
 
 pub use auth::{Authentication, Credential, Role};
+pub use metrics::Metrics;
 pub use migrations::migrate;
 
 /// The longest a unary call may take when its caller sets no shorter deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long calls in flight may take to finish once shutdown begins, by default.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the control plane needs to run.
 #[derive(Clone)]
@@ -82,6 +89,10 @@ pub struct Config {
     pub pool_size: usize,
     /// Who may call which service.
     pub authentication: Authentication,
+    /// How long calls in flight may take to finish once shutdown begins.
+    pub drain_timeout: Duration,
+    /// Where the control plane counts; render it to serve it.
+    pub metrics: Metrics,
 }
 
 impl fmt::Debug for Config {
@@ -93,6 +104,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("pool_size", &self.pool_size)
             .field("authentication", &self.authentication)
+            .field("drain_timeout", &self.drain_timeout)
             .finish()
     }
 }
@@ -129,7 +141,9 @@ pub async fn run(
     let key_use = KeyUse::default();
     let flusher = key_use.spawn_flusher(store.clone(), stopped.clone());
 
+    let draining = stopped.clone();
     let shared = Shared {
+        metrics: config.metrics.clone(),
         store,
         urls: UrlSecrets::new(&config.signing_secret, &config.public_url),
         changes,
@@ -138,12 +152,17 @@ pub async fn run(
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<IngressControlServer<IngressControlService>>()
-        .await;
-    health.set_serving::<AdminServer<AdminService>>().await;
-    health.set_serving::<WorkerServer<WorkerService>>().await;
-    health.set_service_status("", ServingStatus::Serving).await;
+    let database_health = database_health::spawn(
+        shared.store.clone(),
+        health,
+        vec![
+            <IngressControlServer<IngressControlService> as NamedService>::NAME,
+            <AdminServer<AdminService> as NamedService>::NAME,
+            <WorkerServer<WorkerService> as NamedService>::NAME,
+        ],
+        config.metrics.clone(),
+        shared.shutdown.clone(),
+    );
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sluice_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -159,12 +178,15 @@ pub async fn run(
         tracing::info!("control plane shutting down");
         stop.send_replace(true);
     };
-    let served = Server::builder()
+    let serving = Server::builder()
         // Bounds a call whose caller set no deadline, so that a stalled database
         // connection cannot hold a call (and a graceful shutdown) forever.
         .timeout(CALL_TIMEOUT)
         // Keeps idle watch streams alive through proxies and notices dead peers.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(call_telemetry::CallTelemetryLayer::new(
+            config.metrics.clone(),
+        ))
         .layer(auth::AuthLayer::new(&config.authentication))
         .add_service(health_service)
         .add_service(reflection)
@@ -178,14 +200,14 @@ pub async fn run(
             shared.shutdown.clone(),
         )))
         .add_service(AdminServer::new(AdminService::new(shared)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
-        .await
-        .context("serve gRPC");
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let served = drain::within(config.drain_timeout, draining, serving).await;
 
     // Also when serving failed, so that pending key uses are written before returning.
     stop.send_replace(true);
     let _ = flusher.await;
     let _ = listener_task.await;
+    let _ = database_health.await;
     served?;
     tracing::info!("control plane stopped");
     Ok(())
