@@ -1,6 +1,9 @@
 //! The `IngressControl` service: the calls the ingress makes.
 
-use std::{net::IpAddr, time::SystemTime};
+use std::{
+    net::IpAddr,
+    time::{Instant, SystemTime},
+};
 
 use sluice_proto::{
     ids::WorkflowId,
@@ -8,7 +11,7 @@ use sluice_proto::{
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-use tracing::{Span, field};
+use tracing::{Instrument, Span, field};
 use uuid::Uuid;
 
 use super::Shared;
@@ -64,10 +67,18 @@ impl IngressControl for IngressControlService {
         let request = request.into_inner();
         let new = parse(&request).map_err(|error| shared.status(error))?;
 
+        let started = Instant::now();
         let created = executions::create(&shared.store, &new)
+            .instrument(insert_span())
             .await
             .map_err(|error| shared.status(error))?;
         Span::current().record("outcome", created.outcome.as_str_name());
+        if created.outcome == Outcome::Created {
+            let count = created.wf_exec_ids.len();
+            shared
+                .metrics
+                .executions_committed(count, started.elapsed());
+        }
 
         if created.outcome == Outcome::Created && request.api_key_used {
             shared.key_use.record(new.webhook, SystemTime::now());
@@ -92,6 +103,19 @@ impl IngressControl for IngressControlService {
             shared.shutdown.clone(),
         )))
     }
+}
+
+/// The database work of one creation: the insert transaction, and the wait for a writer
+/// to take it up when several requests share one.
+fn insert_span() -> Span {
+    tracing::info_span!(
+        "database",
+        otel.name = "INSERT executions",
+        otel.kind = "client",
+        db.system = "postgresql",
+        db.operation = "INSERT",
+        db.collection.name = "executions",
+    )
 }
 
 /// The request in domain terms. Every field comes from the ingress, so anything
