@@ -107,6 +107,8 @@ pub async fn serve(
         signing_secret: SIGNING_SECRET.to_owned(),
         public_url: PUBLIC_URL.to_owned(),
         pool_size: 4,
+        drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
+        metrics: sluice_control::Metrics::default(),
         // These tests are about the store; authentication has its own end-to-end tests.
         authentication: sluice_control::Authentication::Disabled,
     };
