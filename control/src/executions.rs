@@ -36,6 +36,13 @@ pub struct NewExecutions {
     pub dedup_key: Option<String>,
 }
 
+impl NewExecutions {
+    /// The size of the request's payloads, which dominates the size of its rows.
+    pub fn trigger_bytes(&self) -> usize {
+        self.triggers.iter().flatten().map(String::len).sum()
+    }
+}
+
 /// What became of a request.
 #[derive(Clone, Debug)]
 pub struct Created {

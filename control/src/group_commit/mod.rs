@@ -29,10 +29,12 @@ use crate::{
 /// Writers used when the configuration does not say.
 pub const DEFAULT_WRITERS: usize = 4;
 
-/// A batch stops growing at this many requests or this many executions, which bounds
-/// the size of one statement and of one transaction.
+/// A batch stops growing at this many requests, executions or trigger bytes, which
+/// bounds the size of one statement, of one transaction and of the memory its encoding
+/// takes (every writer encodes its batch at the same time).
 const MAX_BATCH_REQUESTS: usize = 1_024;
 const MAX_BATCH_EXECUTIONS: usize = 50_000;
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// The queue in front of the writers; cheap to clone.
 #[derive(Clone)]
@@ -84,10 +86,15 @@ async fn next_batch(jobs: &Mutex<mpsc::UnboundedReceiver<Job>>) -> Option<Vec<Jo
     let mut jobs = jobs.lock().await;
     let first = jobs.recv().await?;
     let mut executions = first.request.triggers.len();
+    let mut bytes = first.request.trigger_bytes();
     let mut batch = vec![first];
-    while batch.len() < MAX_BATCH_REQUESTS && executions < MAX_BATCH_EXECUTIONS {
+    while batch.len() < MAX_BATCH_REQUESTS
+        && executions < MAX_BATCH_EXECUTIONS
+        && bytes < MAX_BATCH_BYTES
+    {
         let Ok(job) = jobs.try_recv() else { break };
         executions += job.request.triggers.len();
+        bytes += job.request.trigger_bytes();
         batch.push(job);
     }
     Some(batch)
