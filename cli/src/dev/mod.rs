@@ -108,13 +108,18 @@ async fn serve(
         Some(secret) => secret.clone(),
         None => data_dir.signing_secret()?,
     };
+    let ingress_token = data_dir.ingress_token()?;
+    let admin_token = data_dir.admin_token()?;
+    let worker_token = data_dir.worker_token()?;
     let control_config = sluice_control::Config {
         database_url,
         signing_secret,
         public_url,
         pool_size: args.control.pool_size,
+        authentication: dev_authentication(&ingress_token, &admin_token, &worker_token),
     };
-    let ingress_config = args.ingress.to_config(control_url.clone());
+    let mut ingress_config = args.ingress.to_config(control_url.clone())?;
+    ingress_config.control_token = Some(sluice_ingress::ControlToken::new(ingress_token));
 
     let shutdown = Trigger::new();
     let mut services = JoinSet::new();
@@ -129,7 +134,7 @@ async fn serve(
 
     let outcome = tokio::select! {
         outcome = async {
-            let webhook = demo::ensure(&control_url, data_dir).await?;
+            let webhook = demo::ensure(&control_url, &admin_token, data_dir).await?;
             data_dir.advertise_control_url(&control_url)?;
             println!("{}", banner(&webhook, http_addr, &control_url));
             let signal = signals.recv().await;
@@ -146,6 +151,24 @@ async fn serve(
     shutdown.fire();
     let drained = drain(&mut services).await;
     outcome.and(drained)
+}
+
+/// The three credentials of a `sluice dev`, generated into its data dir.
+fn dev_authentication(
+    ingress_token: &str,
+    admin_token: &str,
+    worker_token: &str,
+) -> sluice_control::Authentication {
+    let credential = |role: sluice_control::Role, token: &str| sluice_control::Credential {
+        name: role.as_str().to_owned(),
+        role,
+        token: token.to_owned(),
+    };
+    sluice_control::Authentication::Tokens(vec![
+        credential(sluice_control::Role::Ingress, ingress_token),
+        credential(sluice_control::Role::Admin, admin_token),
+        credential(sluice_control::Role::Worker, worker_token),
+    ])
 }
 
 async fn named(
