@@ -45,8 +45,6 @@ pub struct ControlArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "SLUICE_POOL_SIZE", value_name = "N", default_value_t = 16)]
     pub pool_size: usize,
-    #[arg(long, env = "SLUICE_WRITERS", value_name = "N", default_value_t = sluice_control::DEFAULT_WRITERS)]
-    #[arg(long, env = "SLUICE_RETENTION", value_name = "AGE", value_parser = humantime::parse_duration)]
     #[command(flatten)]
     pub auth: ControlAuthArgs,
 }
@@ -76,8 +74,8 @@ impl ControlArgs {
             public_url: public_url.trim_end_matches('/').to_owned(),
             pool_size: self.pool_size,
             authentication: self.auth.authentication()?,
+            drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
+            metrics: sluice_control::Metrics::default(),
         })
     }
 }
-            drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
-            metrics: sluice_control::Metrics::default(),

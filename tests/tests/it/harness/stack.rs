@@ -95,10 +95,10 @@ impl Stack {
             public_url: format!("http://{http}{}", options.ingress.path_prefix),
             pool_size: 8,
             authentication: credentials::authentication(),
-        };
-        let control = spawn_control(control_config.clone(), grpc_listener);
             drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
             metrics: sluice_control::Metrics::default(),
+        };
+        let control = spawn_control(control_config.clone(), grpc_listener);
 
         let ingress_config = sluice_ingress::Config {
             control_url: format!("http://{grpc}"),
@@ -124,12 +124,12 @@ impl Stack {
         }
     }
 
-    /// Stops the control plane, as if its process died or was being redeployed.
-
     /// What the control plane has counted so far.
     pub fn control_metrics(&self) -> sluice_control::Metrics {
         self.control_config.metrics.clone()
     }
+
+    /// Stops the control plane, as if its process died or was being redeployed.
     pub async fn stop_control(&mut self) {
         if let Some(control) = self.control.take() {
             control.stop().await;
