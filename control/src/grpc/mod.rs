@@ -26,9 +26,9 @@ pub struct Shared {
     pub changes: Changes,
     pub key_use: KeyUse,
     pub shutdown: watch::Receiver<bool>,
+    pub metrics: Metrics,
 }
 
-    pub metrics: Metrics,
 impl Shared {
     fn status(&self, error: Error) -> tonic::Status {
         error::status(error, &self.store)
