@@ -8,9 +8,10 @@ mod demo;
 mod postgres;
 mod process;
 
-use std::{future::Future, net::SocketAddr, path::Path, time::Duration};
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, anyhow};
+use sluice_telemetry::metrics_endpoint::Render;
 use tokio::{net::TcpListener, task::JoinSet};
 use tracing::{info, warn};
 
@@ -18,20 +19,22 @@ pub use self::data_dir::advertised_control_url;
 use self::{data_dir::DataDir, postgres::Cluster};
 use crate::{
     args::{DEFAULT_CONTROL_URL, DevArgs},
-    servers,
+    servers::{self, Operations},
     shutdown::{Signals, Trigger},
 };
 
-/// How long the services get to drain once asked to stop.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How much longer than their own drain timeout the services get to stop before they
+/// are abandoned: enough for the control plane to write its pending key uses.
+const DRAIN_MARGIN: Duration = Duration::from_secs(5);
 
-pub async fn run(args: DevArgs, data_dir: &Path) -> anyhow::Result<()> {
+pub async fn run(args: DevArgs, data_dir: &Path, operations: Operations) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
     let data_dir = DataDir::open(data_dir)?;
 
     // Bound before the database starts, so that a port in use is reported at once.
     let grpc = servers::bind(args.control.grpc).await?;
     let http = servers::bind(args.ingress.http).await?;
+    let metrics = servers::bind_metrics(operations).await?;
 
     let database = tokio::select! {
         database = Database::open(&args, &data_dir) => database?,
@@ -48,6 +51,7 @@ pub async fn run(args: DevArgs, data_dir: &Path) -> anyhow::Result<()> {
         http,
         database.url.clone(),
         &mut signals,
+        (metrics, operations),
     )
     .await;
     data_dir.withdraw_control_url();
@@ -91,6 +95,7 @@ async fn serve(
     http: TcpListener,
     database_url: String,
     signals: &mut Signals,
+    (metrics, operations): (Option<TcpListener>, Operations),
 ) -> anyhow::Result<()> {
     sluice_control::migrate(&database_url)
         .await
@@ -117,11 +122,28 @@ async fn serve(
         public_url,
         pool_size: args.control.pool_size,
         authentication: dev_authentication(&ingress_token, &admin_token, &worker_token),
+        drain_timeout: operations.drain_timeout,
+        metrics: sluice_control::Metrics::default(),
     };
     let mut ingress_config = args.ingress.to_config(control_url.clone())?;
     ingress_config.control_token = Some(sluice_ingress::ControlToken::new(ingress_token));
+    ingress_config.drain_timeout = operations.drain_timeout;
 
     let shutdown = Trigger::new();
+    // One endpoint for both services: their metric names never overlap, and only the
+    // last text may end with the end-of-exposition marker.
+    let render = {
+        let (control, ingress) = (
+            control_config.metrics.clone(),
+            ingress_config.metrics.clone(),
+        );
+        Arc::new(move || {
+            let control = control.render();
+            let control = control.strip_suffix("# EOF\n").unwrap_or(&control);
+            format!("{control}{}", ingress.render())
+        }) as Render
+    };
+    let endpoint = servers::serve_metrics(metrics, render, &shutdown);
     let mut services = JoinSet::new();
     services.spawn(named(
         "control plane",
@@ -149,7 +171,8 @@ async fn serve(
     };
 
     shutdown.fire();
-    let drained = drain(&mut services).await;
+    let drained = drain(&mut services, operations.drain_timeout + DRAIN_MARGIN).await;
+    servers::finish(endpoint).await;
     outcome.and(drained)
 }
 
@@ -179,9 +202,12 @@ async fn named(
 }
 
 /// Waits for every service to finish its shutdown; the first failure is the result.
-async fn drain(services: &mut JoinSet<(&'static str, anyhow::Result<()>)>) -> anyhow::Result<()> {
+async fn drain(
+    services: &mut JoinSet<(&'static str, anyhow::Result<()>)>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let mut outcome = Ok(());
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+    let drained = tokio::time::timeout(timeout, async {
         while let Some(stopped) = services.join_next().await {
             let failure = match stopped {
                 Ok((_, Ok(()))) => continue,
