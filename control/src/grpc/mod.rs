@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use crate::{
     error::{self, Error},
     key_use::KeyUse,
-    store::Store,
     metrics::Metrics,
+    store::Store,
     url_secrets::UrlSecrets,
     watch::Changes,
 };
