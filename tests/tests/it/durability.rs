@@ -202,7 +202,11 @@ async fn shutdown_lets_a_request_in_flight_finish() {
         assert!(read > 0, "connection closed before the answer: {answer:?}");
         answer.extend_from_slice(&buffer[..read]);
     }
-    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     drop(stream);
     draining.await.unwrap().unwrap();
     assert_eq!(
