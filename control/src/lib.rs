@@ -16,6 +16,9 @@
 //! - `watch`: change notifications from PostgreSQL to every watching ingress, and
 //!   arrivals of new executions to waiting workers.
 //! - `worker`: the execution queue (leases, completion, the lease stream).
+//! - `group_commit`: the writer tasks that batch concurrent execution creations into
+//!   shared transactions.
+//! - `retention`: the background deletion of executions past their configured age.
 //! - `key_use`: API key use times, batched to one write a second.
 //! - `store`: the connection pool and the split between "database unavailable" and
 //!   everything else; `migrations`: the numbered schema files.
@@ -33,11 +36,13 @@ mod dedup;
 mod drain;
 mod error;
 mod executions;
+mod group_commit;
 mod grpc;
 mod key_use;
 mod methods;
 mod metrics;
 mod migrations;
+mod retention;
 mod store;
 mod url_secrets;
 mod watch;
@@ -53,10 +58,13 @@ use sluice_proto::v1::{
     worker_server::WorkerServer,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{server::NamedService, transport::Server};
+use tonic::{
+    server::NamedService,
+    transport::{Server, server::TcpIncoming},
+};
 
 use crate::{
+    group_commit::GroupCommit,
     grpc::{AdminService, IngressControlService, Shared},
     key_use::KeyUse,
     store::Store,
@@ -66,11 +74,15 @@ use crate::{
 };
 
 pub use auth::{Authentication, Credential, Role};
+pub use group_commit::DEFAULT_WRITERS;
 pub use metrics::Metrics;
 pub use migrations::migrate;
 
 /// The longest a unary call may take when its caller sets no shorter deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pooled database connections when the configuration does not say.
+pub const DEFAULT_POOL_SIZE: usize = 16;
 
 /// How long calls in flight may take to finish once shutdown begins, by default.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -87,6 +99,11 @@ pub struct Config {
     pub public_url: String,
     /// Largest number of pooled database connections (at least one is used).
     pub pool_size: usize,
+    /// Tasks that write executions, each one batch (one transaction) at a time; each
+    /// holds a pooled connection while it writes.
+    pub writers: usize,
+    /// Executions older than this are deleted in the background; `None` keeps them.
+    pub retention: Option<Duration>,
     /// Who may call which service.
     pub authentication: Authentication,
     /// How long calls in flight may take to finish once shutdown begins.
@@ -103,6 +120,8 @@ impl fmt::Debug for Config {
             .field("signing_secret", &"<redacted>")
             .field("public_url", &self.public_url)
             .field("pool_size", &self.pool_size)
+            .field("writers", &self.writers)
+            .field("retention", &self.retention)
             .field("authentication", &self.authentication)
             .field("drain_timeout", &self.drain_timeout)
             .finish()
@@ -141,10 +160,16 @@ pub async fn run(
     let key_use = KeyUse::default();
     let flusher = key_use.spawn_flusher(store.clone(), stopped.clone());
 
+    let (executions, writers) = GroupCommit::spawn(store.clone(), config.writers);
+    let retention = config
+        .retention
+        .map(|age| retention::spawn(store.clone(), age, stopped.clone()));
+
     let draining = stopped.clone();
     let shared = Shared {
         metrics: config.metrics.clone(),
         store,
+        executions,
         urls: UrlSecrets::new(&config.signing_secret, &config.public_url),
         changes,
         key_use,
@@ -200,7 +225,7 @@ pub async fn run(
             shared.shutdown.clone(),
         )))
         .add_service(AdminServer::new(AdminService::new(shared)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(incoming(listener), signal);
     let served = drain::within(config.drain_timeout, draining, serving).await;
 
     // Also when serving failed, so that pending key uses are written before returning.
@@ -208,7 +233,21 @@ pub async fn run(
     let _ = flusher.await;
     let _ = listener_task.await;
     let _ = database_health.await;
+    // Every call has been answered and every queue handle dropped with the services,
+    // so the writers have nothing left to do and end.
+    for writer in writers {
+        let _ = writer.await;
+    }
+    if let Some(retention) = retention {
+        let _ = retention.await;
+    }
     served?;
     tracing::info!("control plane stopped");
     Ok(())
+}
+
+/// The accepted connections, with Nagle's algorithm off: a small response held back
+/// until the peer's delayed acknowledgement would add tens of milliseconds to a call.
+fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }

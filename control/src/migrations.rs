@@ -32,6 +32,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "worker_queue",
         sql: include_str!("../migrations/0003_worker_queue.sql"),
     },
+    Migration {
+        version: 4,
+        name: "execution_retention",
+        sql: include_str!("../migrations/0004_execution_retention.sql"),
+    },
 ];
 
 /// The advisory lock key every migration runner takes (`sluice` in ASCII, then 1).

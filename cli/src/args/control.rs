@@ -45,6 +45,15 @@ pub struct ControlArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "SLUICE_POOL_SIZE", value_name = "N", default_value_t = 16)]
     pub pool_size: usize,
+
+    /// Tasks writing executions; concurrent requests are grouped into one transaction
+    /// per writer and batch.
+    #[arg(long, env = "SLUICE_WRITERS", value_name = "N", default_value_t = sluice_control::DEFAULT_WRITERS)]
+    pub writers: usize,
+
+    /// Delete executions older than this (`30d`, `12h`); unset keeps them forever.
+    #[arg(long, env = "SLUICE_RETENTION", value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub retention: Option<std::time::Duration>,
     #[command(flatten)]
     pub auth: ControlAuthArgs,
 }
@@ -73,6 +82,8 @@ impl ControlArgs {
             signing_secret,
             public_url: public_url.trim_end_matches('/').to_owned(),
             pool_size: self.pool_size,
+            writers: self.writers,
+            retention: self.retention,
             authentication: self.auth.authentication()?,
             drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
             metrics: sluice_control::Metrics::default(),

@@ -121,6 +121,8 @@ async fn serve(
         signing_secret,
         public_url,
         pool_size: args.control.pool_size,
+        writers: args.control.writers,
+        retention: args.control.retention,
         authentication: dev_authentication(&ingress_token, &admin_token, &worker_token),
         drain_timeout: operations.drain_timeout,
         metrics: sluice_control::Metrics::default(),

@@ -15,11 +15,7 @@ use tracing::{Instrument, Span, field};
 use uuid::Uuid;
 
 use super::Shared;
-use crate::{
-    error::Error,
-    executions::{self, NewExecutions},
-    watch, webhooks,
-};
+use crate::{error::Error, executions::NewExecutions, watch, webhooks};
 
 pub struct IngressControlService {
     shared: Shared,
@@ -65,10 +61,14 @@ impl IngressControl for IngressControlService {
     ) -> Result<Response<v1::CreateExecutionResponse>, Status> {
         let shared = &self.shared;
         let request = request.into_inner();
-        let new = parse(&request).map_err(|error| shared.status(error))?;
+        let api_key_used = request.api_key_used;
+        let new = parse(request).map_err(|error| shared.status(error))?;
+        let (workflow, webhook) = (new.workflow, new.webhook);
 
         let started = Instant::now();
-        let created = executions::create(&shared.store, &new)
+        let created = shared
+            .executions
+            .create(new)
             .instrument(insert_span())
             .await
             .map_err(|error| shared.status(error))?;
@@ -80,12 +80,12 @@ impl IngressControl for IngressControlService {
                 .executions_committed(count, started.elapsed());
         }
 
-        if created.outcome == Outcome::Created && request.api_key_used {
-            shared.key_use.record(new.webhook, SystemTime::now());
+        if created.outcome == Outcome::Created && api_key_used {
+            shared.key_use.record(webhook, SystemTime::now());
         }
         Ok(Response::new(v1::CreateExecutionResponse {
             outcome: created.outcome.into(),
-            wf_id: new.workflow.short(),
+            wf_id: workflow.short(),
             wf_exec_ids: created.wf_exec_ids,
         }))
     }
@@ -119,8 +119,9 @@ fn insert_span() -> Span {
 }
 
 /// The request in domain terms. Every field comes from the ingress, so anything
-/// malformed is a caller bug, except a trigger that PostgreSQL cannot store.
-fn parse(request: &v1::CreateExecutionRequest) -> Result<NewExecutions<'_>, Error> {
+/// malformed is a caller bug, except a trigger that PostgreSQL cannot store. Triggers
+/// are moved, not copied: a request may carry hundreds of megabytes of them.
+fn parse(request: v1::CreateExecutionRequest) -> Result<NewExecutions, Error> {
     let request_id = Uuid::try_parse(&request.request_id)
         .map_err(|_| Error::invalid("request_id must be a UUID"))?;
     let workflow = WorkflowId::parse(&request.workflow_id)
@@ -132,12 +133,12 @@ fn parse(request: &v1::CreateExecutionRequest) -> Result<NewExecutions<'_>, Erro
     }
     let triggers = request
         .triggers
-        .iter()
+        .into_iter()
         .map(|trigger| {
             if trigger.is_empty() {
                 return Ok(None);
             }
-            std::str::from_utf8(trigger)
+            String::from_utf8(trigger)
                 .map(Some)
                 .map_err(|_| Error::invalid("invalid trigger payload"))
         })
@@ -162,10 +163,9 @@ fn parse(request: &v1::CreateExecutionRequest) -> Result<NewExecutions<'_>, Erro
         triggers,
         received_at,
         client_ip,
-        method: &request.method,
-        media_type: &request.media_type,
+        method: request.method,
+        media_type: request.media_type,
         // A key the table cannot hold is no delivery id worth believing.
-        dedup_key: Some(request.dedup_key.clone())
-            .filter(|key| !key.is_empty() && key.len() <= 512),
+        dedup_key: Some(request.dedup_key).filter(|key| !key.is_empty() && key.len() <= 512),
     })
 }

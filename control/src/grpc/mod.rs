@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::{
     error::{self, Error},
+    group_commit::GroupCommit,
     key_use::KeyUse,
     metrics::Metrics,
     store::Store,
@@ -22,6 +23,7 @@ pub use ingress::IngressControlService;
 #[derive(Clone)]
 pub struct Shared {
     pub store: Store,
+    pub executions: GroupCommit,
     pub urls: UrlSecrets,
     pub changes: Changes,
     pub key_use: KeyUse,

@@ -98,20 +98,31 @@ pub async fn start() -> Option<Control> {
 pub async fn serve(
     database_url: &str,
 ) -> (oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>, Channel) {
+    serve_with(database_url, |_| {}).await
+}
+
+/// `serve` with a configuration that `configure` adjusted.
+pub async fn serve_with(
+    database_url: &str,
+    configure: impl FnOnce(&mut sluice_control::Config),
+) -> (oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>, Channel) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
     let address = listener.local_addr().expect("listening address");
-    let config = sluice_control::Config {
+    let mut config = sluice_control::Config {
         database_url: database_url.to_owned(),
         signing_secret: SIGNING_SECRET.to_owned(),
         public_url: PUBLIC_URL.to_owned(),
         pool_size: 4,
         drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
         metrics: sluice_control::Metrics::default(),
+        writers: sluice_control::DEFAULT_WRITERS,
+        retention: None,
         // These tests are about the store; authentication has its own end-to-end tests.
         authentication: sluice_control::Authentication::Disabled,
     };
+    configure(&mut config);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(sluice_control::run(config, listener, async move {
         let _ = stopped.await;

@@ -94,6 +94,8 @@ impl Stack {
             signing_secret: SIGNING_SECRET.to_owned(),
             public_url: format!("http://{http}{}", options.ingress.path_prefix),
             pool_size: 8,
+            writers: sluice_control::DEFAULT_WRITERS,
+            retention: None,
             authentication: credentials::authentication(),
             drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
             metrics: sluice_control::Metrics::default(),
