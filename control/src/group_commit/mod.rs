@@ -22,6 +22,7 @@ use tokio::{
 use crate::{
     error::Error,
     executions::{Created, NewExecutions},
+    metrics::Metrics,
     store::{Store, StoreError},
     workflows,
 };
@@ -50,11 +51,11 @@ struct Job {
 impl GroupCommit {
     /// Starts `writers` writer tasks (at least one). They end once every handle is
     /// dropped and the queue is empty.
-    pub fn spawn(store: Store, writers: usize) -> (Self, Vec<JoinHandle<()>>) {
+    pub fn spawn(store: Store, writers: usize, metrics: Metrics) -> (Self, Vec<JoinHandle<()>>) {
         let (queue, jobs) = mpsc::unbounded_channel();
         let jobs = Arc::new(Mutex::new(jobs));
         let tasks = (0..writers.max(1))
-            .map(|_| tokio::spawn(writer(store.clone(), jobs.clone())))
+            .map(|_| tokio::spawn(writer(store.clone(), jobs.clone(), metrics.clone())))
             .collect();
         (Self { queue }, tasks)
     }
@@ -73,8 +74,9 @@ impl GroupCommit {
     }
 }
 
-async fn writer(store: Store, jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
+async fn writer(store: Store, jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, metrics: Metrics) {
     while let Some(batch) = next_batch(&jobs).await {
+        metrics.commit_batch(batch.len());
         write_batch(&store, batch).await;
     }
 }

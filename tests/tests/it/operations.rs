@@ -274,6 +274,17 @@ async fn metrics_count_requests_by_outcome_and_executions_created() {
         Some(3.0),
         "{control}"
     );
+    // The three requests came one after another, so each had a transaction of its own.
+    assert_eq!(
+        sample(&control, "sluice_control_commit_batch_size_count"),
+        Some(3.0),
+        "{control}"
+    );
+    assert_eq!(
+        sample(&control, "sluice_control_commit_batch_size_sum"),
+        Some(3.0),
+        "{control}"
+    );
     eventually("the database gauge", || async {
         sample(
             &scrape(control_endpoint).await,
