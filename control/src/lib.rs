@@ -160,7 +160,8 @@ pub async fn run(
     let key_use = KeyUse::default();
     let flusher = key_use.spawn_flusher(store.clone(), stopped.clone());
 
-    let (executions, writers) = GroupCommit::spawn(store.clone(), config.writers);
+    let (executions, writers) =
+        GroupCommit::spawn(store.clone(), config.writers, config.metrics.clone());
     let retention = config
         .retention
         .map(|age| retention::spawn(store.clone(), age, stopped.clone()));
