@@ -49,6 +49,8 @@ pub struct Created {
     pub outcome: Outcome,
     /// One per trigger, in order; empty unless the outcome is `Created`.
     pub wf_exec_ids: Vec<String>,
+    /// A repeat of an earlier delivery: the ids are that delivery's.
+    pub duplicate: bool,
 }
 
 pub async fn get(store: &Store, wf_exec_id: &str) -> Result<v1::Execution, Error> {

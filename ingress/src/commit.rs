@@ -72,14 +72,21 @@ pub async fn commit(
         })?;
 
     match response.outcome() {
-        Outcome::Created if response.wf_exec_ids.len() == expected => Ok(Committed {
-            wf_id: if response.wf_id.is_empty() {
-                WorkflowId::new(webhook.workflow_id).short()
-            } else {
-                response.wf_id
-            },
-            wf_exec_ids: response.wf_exec_ids,
-        }),
+        // A repeat of an earlier delivery is answered with that delivery's ids, which
+        // may be more or fewer than this request's lines.
+        Outcome::Created
+            if response.wf_exec_ids.len() == expected
+                || (response.duplicate && !response.wf_exec_ids.is_empty()) =>
+        {
+            Ok(Committed {
+                wf_id: if response.wf_id.is_empty() {
+                    WorkflowId::new(webhook.workflow_id).short()
+                } else {
+                    response.wf_id
+                },
+                wf_exec_ids: response.wf_exec_ids,
+            })
+        }
         Outcome::Created => {
             tracing::error!(
                 expected,

@@ -2,6 +2,7 @@
 //! multi-row insert, and a look-up of earlier attempts only when one is needed.
 
 use std::{
+    borrow::Cow,
     collections::{BTreeSet, HashMap},
     net::IpAddr,
     time::SystemTime,
@@ -57,6 +58,10 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
 
     // Repeats of a delivery take the first one's request id, in this transaction.
     let deduplicated = dedup::claim(&transaction, requests).await?;
+    let repeats: Vec<bool> = deduplicated
+        .iter()
+        .map(|request| matches!(request, Cow::Owned(_)))
+        .collect();
     let deduplicated: Vec<&NewExecutions> = deduplicated.iter().map(AsRef::as_ref).collect();
     let requests = &deduplicated[..];
 
@@ -81,6 +86,32 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
         }
     }
 
+    // A repeat of a delivery whose executions exist creates nothing, whatever it
+    // carries; one whose first delivery created nothing (it was refused) is written
+    // like a new request under the id it took over.
+    let repeated: Vec<Uuid> = accepted
+        .iter()
+        .filter(|(index, _)| repeats[*index])
+        .map(|(index, _)| requests[*index].request_id)
+        .collect();
+    if !repeated.is_empty() {
+        let earlier = existing_ids(&transaction, &repeated).await?;
+        accepted.retain(|(index, _)| {
+            let Some(ids) = earlier.get(&requests[*index].request_id) else {
+                return true;
+            };
+            outcomes.insert(
+                *index,
+                Ok(Created {
+                    outcome: Outcome::Created,
+                    wf_exec_ids: ids.clone(),
+                    duplicate: true,
+                }),
+            );
+            false
+        });
+    }
+
     let generated = insert(&transaction, requests, &accepted).await?;
     let all_new = generated.inserted == generated.expected;
     for ((index, _), wf_exec_ids) in accepted.iter().zip(generated.ids) {
@@ -89,6 +120,7 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
             Ok(Created {
                 outcome: Outcome::Created,
                 wf_exec_ids,
+                duplicate: false,
             }),
         );
     }
@@ -115,6 +147,7 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
                 *outcome = Ok(Created {
                     outcome: Outcome::Created,
                     wf_exec_ids: ids.clone(),
+                    duplicate: repeats[*index],
                 });
             }
         }
@@ -129,6 +162,7 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
                 Err(outcome) => Created {
                     outcome: *outcome,
                     wf_exec_ids: Vec::new(),
+                    duplicate: false,
                 },
             }
         })

@@ -73,7 +73,7 @@ impl IngressControl for IngressControlService {
             .await
             .map_err(|error| shared.status(error))?;
         Span::current().record("outcome", created.outcome.as_str_name());
-        if created.outcome == Outcome::Created {
+        if created.outcome == Outcome::Created && !created.duplicate {
             let count = created.wf_exec_ids.len();
             shared
                 .metrics
@@ -87,6 +87,7 @@ impl IngressControl for IngressControlService {
             outcome: created.outcome.into(),
             wf_id: workflow.short(),
             wf_exec_ids: created.wf_exec_ids,
+            duplicate: created.duplicate,
         }))
     }
 

@@ -154,3 +154,86 @@ async fn turning_deduplication_off_makes_repeats_new_again() {
     assert_eq!(stack.stored_executions().await, 2);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_repeat_with_other_lines_creates_nothing_and_gets_the_first_ids() {
+    let stack = Stack::start().await;
+    let webhook = deduplicating(&stack).await;
+    let ndjson = |body: &str| {
+        Request::post(&webhook.path)
+            .header("idempotency-key", "batch-7")
+            .header("content-type", "application/x-ndjson")
+            .body(body.to_owned())
+    };
+
+    let first = stack.send(ndjson("{\"n\":1}\n{\"n\":2}\n")).await;
+    assert_eq!(first.status, 200);
+    let repeat = stack
+        .send(ndjson("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"))
+        .await;
+    assert_eq!(repeat.status, 200, "{:?}", repeat.body);
+    assert_eq!(repeat.json()["wf_exec_ids"], first.json()["wf_exec_ids"]);
+    assert_eq!(stack.stored_executions().await, 2);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_the_control_plane_refused_is_written_when_it_comes_again() {
+    // The control plane claims a key in the transaction that then refuses the request
+    // (here: offline). The next delivery with that key must still be written, once.
+    let stack = Stack::start().await;
+    let webhook = deduplicating(&stack).await;
+    let mut admin = stack.admin.clone();
+    let set_status = |status: &str| v1::UpdateWebhookRequest {
+        workflow_id: webhook.workflow_id.clone(),
+        status: Some(status.to_owned()),
+        ..Default::default()
+    };
+    let mut control = stack.ingress_control.clone();
+    let config = control
+        .get_webhook_config(v1::GetWebhookConfigRequest {
+            workflow_id: webhook.workflow_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let delivery = || v1::CreateExecutionRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        workflow_id: config.workflow_id.clone(),
+        webhook_id: config.webhook_id.clone(),
+        triggers: vec![b"{}".to_vec()],
+        received_at: Some(std::time::SystemTime::now().into()),
+        client_ip: "127.0.0.1".to_owned(),
+        method: "POST".to_owned(),
+        media_type: "application/json".to_owned(),
+        dedup_key: "webhook-id:msg_2KWPBgLlAfxdpx2AI54pPJ85f4W".to_owned(),
+        ..Default::default()
+    };
+    use v1::create_execution_response::Outcome;
+
+    admin.update_webhook(set_status("offline")).await.unwrap();
+    let refused = control
+        .create_execution(delivery())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refused.outcome(), Outcome::WebhookOffline);
+    admin.update_webhook(set_status("online")).await.unwrap();
+
+    let accepted = control
+        .create_execution(delivery())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(accepted.outcome(), Outcome::Created);
+    assert_eq!(accepted.wf_exec_ids.len(), 1);
+    let repeat = control
+        .create_execution(delivery())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(repeat.duplicate);
+    assert_eq!(repeat.wf_exec_ids, accepted.wf_exec_ids);
+    assert_eq!(stack.stored_executions().await, 1);
+    stack.stop().await;
+}
