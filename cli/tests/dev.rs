@@ -61,10 +61,10 @@ fn start(dir: &Path, http: u16, grpc: u16) -> Dev {
     let stdout = child.stdout.take().expect("piped stdout");
     let (lines, banner) = mpsc::channel();
     thread::spawn(move || {
+        // Reading goes on to the end, so that the pipe stays open while the process
+        // lives and the test's kill -9 is what stops it.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
+            let _ = lines.send(line);
         }
     });
     let mut url = None;

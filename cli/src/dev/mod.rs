@@ -8,7 +8,7 @@ mod demo;
 mod postgres;
 mod process;
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{future::Future, io::Write, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, anyhow};
 use sluice_telemetry::metrics_endpoint::Render;
@@ -28,6 +28,12 @@ use crate::{
 const DRAIN_MARGIN: Duration = Duration::from_secs(5);
 
 pub async fn run(args: DevArgs, data_dir: &Path, operations: Operations) -> anyhow::Result<()> {
+    // Everything `dev` runs talks over loopback, where TLS would protect nothing.
+    if args.control.tls.tls_config()?.is_some() {
+        anyhow::bail!(
+            "`sluice dev` serves plaintext on loopback; --tls-cert is for `sluice control`"
+        );
+    }
     let mut signals = Signals::install()?;
     let data_dir = DataDir::open(data_dir)?;
 
@@ -126,6 +132,7 @@ async fn serve(
         authentication: dev_authentication(&ingress_token, &admin_token, &worker_token),
         drain_timeout: operations.drain_timeout,
         metrics: sluice_control::Metrics::default(),
+        tls: None,
     };
     let mut ingress_config = args.ingress.to_config(control_url.clone())?;
     ingress_config.control_token = Some(sluice_ingress::ControlToken::new(ingress_token));
@@ -160,7 +167,15 @@ async fn serve(
         outcome = async {
             let webhook = demo::ensure(&control_url, &admin_token, data_dir).await?;
             data_dir.advertise_control_url(&control_url)?;
-            println!("{}", banner(&webhook, http_addr, &control_url));
+            // A closed stdout (the terminal went away, a pipe reader exited) must not
+            // stop the system, so a failed write is only logged.
+            let mut stdout = std::io::stdout().lock();
+            if let Err(error) = writeln!(stdout, "{}", banner(&webhook, http_addr, &control_url))
+                .and_then(|()| stdout.flush())
+            {
+                warn!(%error, "cannot print the banner to stdout");
+            }
+            drop(stdout);
             let signal = signals.recv().await;
             info!(signal, "shutting down");
             anyhow::Ok(())
