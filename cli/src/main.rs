@@ -66,7 +66,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let control_url = global
                 .control
                 .unwrap_or_else(|| DEFAULT_CONTROL_URL.to_owned());
-            servers::ingress(args, control_url, operations).await
+            let control_tls = global.control_tls.control_tls()?;
+            servers::ingress(args, control_url, control_tls, operations).await
         }
         Command::Migrate(args) => servers::migrate(&args.database_url).await,
         Command::Admin(admin) => {
@@ -84,7 +85,8 @@ async fn administer(global: &GlobalArgs, command: AdminCommand) -> anyhow::Resul
         .or_else(|| dev::advertised_control_url(&global.data_dir))
         .unwrap_or_else(|| DEFAULT_CONTROL_URL.to_owned());
     let token = admin::admin_token(global.token_file.as_deref(), &global.data_dir)?;
-    let mut control = Control::connect(&url, token.as_deref()).await?;
+    let tls = global.control_tls.control_tls()?;
+    let mut control = Control::connect(&url, token.as_deref(), tls.as_ref()).await?;
     match command {
         AdminCommand::Workflow(command) => admin::workflow(&mut control, command).await,
         AdminCommand::Webhook(command) => admin::webhook(&mut control, command).await,

@@ -56,9 +56,11 @@ pub async fn control(args: ControlArgs, operations: Operations) -> anyhow::Resul
 pub async fn ingress(
     args: IngressArgs,
     control_url: String,
+    control_tls: Option<sluice_ingress::ControlTls>,
     operations: Operations,
 ) -> anyhow::Result<()> {
     let mut config = args.to_config(control_url)?;
+    config.control_tls = control_tls;
     config.drain_timeout = operations.drain_timeout;
     let mut signals = Signals::install()?;
     let listener = bind(args.http).await?;

@@ -20,6 +20,7 @@
 //!   shared transactions.
 //! - `retention`: the background deletion of executions past their configured age.
 //! - `key_use`: API key use times, batched to one write a second.
+//! - `tls`: the listener's certificate and the authority client certificates need.
 //! - `store`: the connection pool and the split between "database unavailable" and
 //!   everything else; `migrations`: the numbered schema files.
 //!
@@ -44,6 +45,7 @@ mod metrics;
 mod migrations;
 mod retention;
 mod store;
+mod tls;
 mod url_secrets;
 mod watch;
 mod webhooks;
@@ -77,6 +79,7 @@ pub use auth::{Authentication, Credential, Role};
 pub use group_commit::DEFAULT_WRITERS;
 pub use metrics::Metrics;
 pub use migrations::migrate;
+pub use tls::TlsConfig;
 
 /// The longest a unary call may take when its caller sets no shorter deadline.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -110,6 +113,8 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Where the control plane counts; render it to serve it.
     pub metrics: Metrics,
+    /// TLS on the gRPC listener; `None` serves plaintext.
+    pub tls: Option<TlsConfig>,
 }
 
 impl fmt::Debug for Config {
@@ -124,6 +129,7 @@ impl fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("authentication", &self.authentication)
             .field("drain_timeout", &self.drain_timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -140,6 +146,7 @@ pub async fn run(
     if matches!(&config.authentication, Authentication::Tokens(tokens) if tokens.is_empty()) {
         anyhow::bail!("no credentials are configured, so no caller could be served");
     }
+    let tls = config.tls.as_ref().map(TlsConfig::load).transpose()?;
     let store = Store::connect_lazy(&config.database_url, config.pool_size)?;
     let listen_config: tokio_postgres::Config = config
         .database_url
@@ -197,14 +204,20 @@ pub async fn run(
     let address = listener
         .local_addr()
         .context("read the listening address")?;
-    tracing::info!(%address, "control plane listening");
+    tracing::info!(%address, tls = tls.is_some(), "control plane listening");
 
     let signal = async {
         shutdown.await;
         tracing::info!("control plane shutting down");
         stop.send_replace(true);
     };
-    let serving = Server::builder()
+    let mut server = Server::builder();
+    if let Some(tls) = tls {
+        server = server
+            .tls_config(tls)
+            .context("configure TLS on the gRPC listener")?;
+    }
+    let serving = server
         // Bounds a call whose caller set no deadline, so that a stalled database
         // connection cannot hold a call (and a graceful shutdown) forever.
         .timeout(CALL_TIMEOUT)

@@ -17,7 +17,10 @@ use tonic::{
 };
 use uuid::Uuid;
 
-use crate::credential::ControlToken;
+use crate::{
+    control_tls::{self, ControlTls},
+    credential::ControlToken,
+};
 
 /// Pause before the first retry of a failed call; doubled after each failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
@@ -58,6 +61,7 @@ impl ControlClient {
         url: &str,
         timeout: Duration,
         token: Option<&ControlToken>,
+        tls: Option<&ControlTls>,
     ) -> anyhow::Result<Self> {
         let authorization = token.map(ControlToken::authorization).transpose()?;
         let endpoint = Endpoint::from_shared(url.to_owned())
@@ -69,6 +73,7 @@ impl ControlClient {
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(5))
             .keep_alive_while_idle(true);
+        let endpoint = control_tls::secure(endpoint, url, tls)?;
         Ok(Self {
             client: IngressControlClient::new(endpoint.connect_lazy()),
             timeout,
@@ -276,9 +281,13 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_control_plane_is_unavailable_within_the_timeout() {
         // Port 9 on loopback (discard) is closed on any ordinary machine.
-        let client =
-            ControlClient::connect_lazy("http://127.0.0.1:9", Duration::from_millis(300), None)
-                .unwrap();
+        let client = ControlClient::connect_lazy(
+            "http://127.0.0.1:9",
+            Duration::from_millis(300),
+            None,
+            None,
+        )
+        .unwrap();
         let started = Instant::now();
         assert_eq!(
             client.webhook_config(Uuid::nil()).await,
@@ -297,6 +306,8 @@ mod tests {
 
     #[test]
     fn a_malformed_url_is_refused() {
-        assert!(ControlClient::connect_lazy("not a url", Duration::from_secs(1), None).is_err());
+        assert!(
+            ControlClient::connect_lazy("not a url", Duration::from_secs(1), None, None).is_err()
+        );
     }
 }

@@ -13,6 +13,7 @@ mod checks;
 mod client_ip;
 mod commit;
 mod control;
+mod control_tls;
 mod credential;
 mod dedup_key;
 mod envelope;
@@ -36,6 +37,7 @@ use ipnet::IpNet;
 use tokio::net::TcpListener;
 
 pub use crate::{
+    control_tls::{ControlTls, secure as secure_control_endpoint},
     credential::ControlToken,
     limits::{ConnectionLimits, RateLimit},
     metrics::Metrics,
@@ -64,6 +66,8 @@ pub struct Config {
     pub control_timeout: Duration,
     /// The bearer token presented to the control plane.
     pub control_token: Option<ControlToken>,
+    /// TLS towards the control plane, needed when `control_url` is `https://`.
+    pub control_tls: Option<ControlTls>,
     /// Requests each webhook may receive; `None` leaves them unlimited.
     pub rate_limit: Option<RateLimit>,
     /// Requests answered at once at most; beyond it requests are shed with 503.
@@ -87,6 +91,7 @@ impl Default for Config {
             max_ndjson_lines: 100_000,
             control_timeout: Duration::from_secs(10),
             control_token: None,
+            control_tls: None,
             rate_limit: None,
             max_in_flight: 10_000,
             connection_limits: ConnectionLimits::default(),
@@ -110,6 +115,7 @@ pub async fn run(
         &config.control_url,
         config.control_timeout,
         config.control_token.as_ref(),
+        config.control_tls.as_ref(),
     )?;
     let cache = Arc::new(ConfigCache::new(cache::DEFAULT_CAPACITY));
     let watch = tokio::spawn(cache::watch(control.clone(), Arc::clone(&cache)));

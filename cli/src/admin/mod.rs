@@ -34,11 +34,16 @@ pub struct Control {
 }
 
 impl Control {
-    pub async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<Self> {
+    pub async fn connect(
+        url: &str,
+        token: Option<&str>,
+        tls: Option<&sluice_ingress::ControlTls>,
+    ) -> anyhow::Result<Self> {
         let endpoint = Channel::from_shared(url.to_owned())
             .with_context(|| format!("invalid control plane URL: {url}"))?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60));
+        let endpoint = sluice_ingress::secure_control_endpoint(endpoint, url, tls)?;
         let channel = endpoint
             .connect()
             .await

@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use super::ControlAuthArgs;
+use super::{ControlAuthArgs, ControlTlsArgs};
 
 /// The control plane's flags, shared by `sluice control` and `sluice dev`.
 #[derive(Args, Debug)]
@@ -56,6 +56,8 @@ pub struct ControlArgs {
     pub retention: Option<std::time::Duration>,
     #[command(flatten)]
     pub auth: ControlAuthArgs,
+    #[command(flatten)]
+    pub tls: ControlTlsArgs,
 }
 
 impl ControlArgs {
@@ -87,6 +89,7 @@ impl ControlArgs {
             authentication: self.auth.authentication()?,
             drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
             metrics: sluice_control::Metrics::default(),
+            tls: self.tls.tls_config()?,
         })
     }
 }

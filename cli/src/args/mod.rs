@@ -7,6 +7,7 @@ mod control;
 mod ingress;
 mod limits;
 mod lists;
+mod tls;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -21,6 +22,7 @@ pub use control::ControlArgs;
 pub use ingress::IngressArgs;
 pub use limits::IngressLimitArgs;
 pub use lists::{CommaList, TrustedProxies};
+pub use tls::{ControlClientTlsArgs, ControlTlsArgs};
 
 /// The control plane address admin commands use when nothing else names one.
 pub const DEFAULT_CONTROL_URL: &str = "http://127.0.0.1:50051";
@@ -52,6 +54,8 @@ pub struct GlobalArgs {
     /// variable, else the token of a `sluice dev` in --data-dir]
     #[arg(long, global = true, env = "SLUICE_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub control_tls: ControlClientTlsArgs,
     /// Print exactly one JSON value on stdout.
     #[arg(long, global = true)]
     pub json: bool,

@@ -121,6 +121,7 @@ pub async fn serve_with(
         retention: None,
         // These tests are about the store; authentication has its own end-to-end tests.
         authentication: sluice_control::Authentication::Disabled,
+        tls: None,
     };
     configure(&mut config);
     let (shutdown, stopped) = oneshot::channel::<()>();

@@ -23,4 +23,5 @@ mod responses;
 mod rotation;
 mod routing;
 mod service_auth;
+mod tls;
 mod workers;

@@ -22,6 +22,9 @@ pub struct Options {
     /// Route the control plane's database connections through a `Proxy` the test can
     /// cut.
     pub database_proxy: bool,
+    /// TLS on the control plane's listener; the ingress and the stack's own clients
+    /// then connect over `https://` with `ingress.control_tls`.
+    pub tls: Option<sluice_control::TlsConfig>,
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
                 ..sluice_ingress::Config::default()
             },
             database_proxy: false,
+            tls: None,
         }
     }
 }
@@ -99,20 +103,30 @@ impl Stack {
             authentication: credentials::authentication(),
             drain_timeout: sluice_control::DEFAULT_DRAIN_TIMEOUT,
             metrics: sluice_control::Metrics::default(),
+            tls: options.tls.clone(),
         };
         let control = spawn_control(control_config.clone(), grpc_listener);
 
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let control_url = format!("{scheme}://{grpc}");
+        let control_tls = options.ingress.control_tls.clone();
         let ingress_config = sluice_ingress::Config {
-            control_url: format!("http://{grpc}"),
+            control_url: control_url.clone(),
             control_token: Some(sluice_ingress::ControlToken::new(INGRESS_TOKEN)),
             ..options.ingress
         };
         let ingress =
             spawn(|shutdown| sluice_ingress::run(ingress_config, http_listener, shutdown));
 
-        let channel = Channel::from_shared(format!("http://{grpc}"))
-            .expect("control URL")
-            .connect_lazy();
+        let endpoint = Channel::from_shared(control_url.clone()).expect("control URL");
+        let channel =
+            sluice_ingress::secure_control_endpoint(endpoint, &control_url, control_tls.as_ref())
+                .expect("TLS towards the control plane")
+                .connect_lazy();
         Self {
             database_url,
             http,
