@@ -31,6 +31,9 @@ impl From<&GlobalArgs> for Operations {
 
 pub async fn control(args: ControlArgs, operations: Operations) -> anyhow::Result<()> {
     let mut config = args.to_config()?;
+    if let Some(tls) = &config.tls {
+        tls.check()?;
+    }
     config.drain_timeout = operations.drain_timeout;
     let mut signals = Signals::install()?;
     let listener = bind(args.grpc).await?;

@@ -20,6 +20,12 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
+    /// Reads and checks the files without serving, so that a caller can refuse a wrong
+    /// one before it announces that it listens.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.load().map(drop)
+    }
+
     /// Reads and checks the files, so that a wrong one stops the start with a message
     /// naming it rather than failing every handshake later.
     pub(crate) fn load(&self) -> anyhow::Result<ServerTlsConfig> {

@@ -57,6 +57,9 @@ impl Control {
     /// Turns a failed call into the one line a person should read. Validation and
     /// lookup failures carry a message written for a person, shown as it is.
     fn failure(&self, status: Status) -> anyhow::Error {
+        if let Some(cause) = transport_cause(&status) {
+            return anyhow!("cannot reach the control plane at {}: {cause}", self.url);
+        }
         let message = status.message();
         match status.code() {
             Code::InvalidArgument
@@ -79,4 +82,16 @@ impl Control {
             code => anyhow!("the control plane failed ({code:?}): {message}"),
         }
     }
+}
+
+/// What broke the connection when a call failed below gRPC (a refused TLS handshake, a
+/// plaintext client on a TLS port), which the status's own message does not say.
+fn transport_cause(status: &Status) -> Option<String> {
+    let mut source = std::error::Error::source(status)?;
+    let mut causes = vec![source.to_string()];
+    while let Some(next) = source.source() {
+        causes.push(next.to_string());
+        source = next;
+    }
+    Some(causes.join(": "))
 }

@@ -311,3 +311,72 @@ fn control_refuses_to_start_without_credentials_unless_told_to() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tls_flags_configure_the_listener_and_must_come_in_pairs() {
+    let tls = |extra: &[&str]| {
+        let base = ["control", "--database-url", "postgres://db/sluice"];
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let Command::Control(control) = parse(&args).command else {
+            panic!("not control");
+        };
+        control.tls.tls_config().map_err(|error| error.to_string())
+    };
+    assert_eq!(tls(&[]), Ok(None));
+    assert_eq!(
+        tls(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem"
+        ]),
+        Ok(Some(sluice_control::TlsConfig {
+            cert: "c.pem".into(),
+            key: "k.pem".into(),
+            client_ca: Some("ca.pem".into()),
+        }))
+    );
+    assert_eq!(
+        tls(&["--tls-cert", "c.pem"]),
+        Err("--tls-cert needs --tls-key".to_owned())
+    );
+    assert_eq!(
+        tls(&["--tls-client-ca", "ca.pem"]),
+        Err("--tls-client-ca needs --tls-cert and --tls-key".to_owned())
+    );
+}
+
+#[test]
+fn control_client_tls_flags_are_global() {
+    let cli = parse(&[
+        "workflow",
+        "list",
+        "--control-ca",
+        "ca.pem",
+        "--control-client-cert",
+        "client.pem",
+        "--control-client-key",
+        "client.key",
+    ]);
+    assert_eq!(
+        cli.global.control_tls.control_tls().unwrap(),
+        Some(sluice_ingress::ControlTls {
+            ca: "ca.pem".into(),
+            client_cert: Some("client.pem".into()),
+            client_key: Some("client.key".into()),
+        })
+    );
+    let cli = parse(&["--control-client-cert", "client.pem", "ingress"]);
+    let error = cli
+        .global
+        .control_tls
+        .control_tls()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "a client certificate needs --control-ca (or SLUICE_CONTROL_CA)"
+    );
+}
