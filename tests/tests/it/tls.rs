@@ -1,11 +1,19 @@
 //! TLS with client certificates between the control plane and its clients: the
 //! certificates are made for each test by an authority that exists only for it.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use sluice_proto::v1;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tokio::{io::AsyncReadExt, net::TcpStream};
+use tokio_rustls::{
+    TlsConnector,
+    rustls::{
+        ClientConfig, RootCertStore,
+        pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject},
+    },
+};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::harness::{
     Options, Request, Setup, Stack,
@@ -25,6 +33,10 @@ impl Pki {
 
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // A name of its own, so that another test authority is a stranger, not an
+        // issuer of the same name with a different key.
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        ca_params.distinguished_name.push(DnType::CommonName, name);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
 
@@ -143,22 +155,75 @@ async fn an_admin_client_with_a_client_certificate_is_served() {
     stack.stop().await;
 }
 
+/// Completes the client's side of a TLS handshake with the stack's control plane,
+/// trusting `pki`'s authority and presenting `client` (a certificate chain and its key),
+/// then reads: the error the server's refusal turns into.
+async fn refused_handshake(
+    stack: &Stack,
+    pki: &Pki,
+    client: Option<(Vec<u8>, Vec<u8>)>,
+) -> std::io::Error {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(&pki.read("ca.pem")).unwrap())
+        .unwrap();
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = match client {
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_slice_iter(&cert)
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_slice(&key).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = TcpStream::connect(stack.grpc).await.unwrap();
+    let server = ServerName::try_from("localhost").unwrap();
+    // Under TLS 1.3 the server judges the client's certificate after the client has
+    // finished its side, so the refusal arrives as an alert on the first read. Nothing
+    // is written, so that the refusal cannot be masked by a write to a closed socket.
+    match TlsConnector::from(Arc::new(config))
+        .connect(server, tcp)
+        .await
+    {
+        Ok(mut stream) => {
+            let mut buffer = [0; 64];
+            stream
+                .read(&mut buffer)
+                .await
+                .expect_err("the server must refuse")
+        }
+        Err(error) => error,
+    }
+}
+
 #[tokio::test]
 async fn a_client_without_a_certificate_is_refused_at_the_handshake() {
     let pki = Pki::generate();
     let stack = start(&pki).await;
 
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(pki.read("ca.pem")))
-        .domain_name("localhost");
-    let endpoint = Channel::from_shared(format!("https://127.0.0.1:{}", stack.grpc.port()))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap();
-    // Under TLS 1.3 the server judges the client's certificate after the client has
-    // finished its side, so the refusal may surface on connecting or on the first call.
-    let refusal = refusal(endpoint).await;
-    assert!(refusal.contains("CertificateRequired"), "{refusal}");
+    let refusal = refused_handshake(&stack, &pki, None).await;
+    assert!(
+        refusal.to_string().contains("CertificateRequired"),
+        "{refusal}"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_authority_is_refused_at_the_handshake() {
+    let pki = Pki::generate();
+    let stranger = Pki::generate();
+    let stack = start(&pki).await;
+    let client = (stranger.read("client.pem"), stranger.read("client.key"));
+    let refusal = refused_handshake(&stack, &pki, Some(client)).await;
+    assert!(refusal.to_string().contains("UnknownCA"), "{refusal}");
     stack.stop().await;
 }
 
