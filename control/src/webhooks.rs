@@ -106,20 +106,14 @@ pub async fn update(
     if updated == 0 {
         return Err(Error::WorkflowNotFound(workflow.to_owned()));
     }
-    watch::notify_change(&transaction, id.uuid()).await?;
-    let row = select(&transaction, id)
-        .await?
-        .ok_or_else(|| Error::WorkflowNotFound(workflow.to_owned()))?;
-    let event = Event {
+    let change = Change {
         caller,
         action: "UpdateWebhook",
-        workflow: Some(id.uuid()),
+        workflow,
+        id,
         before,
-        after: Some(describe(&row)),
     };
-    audit::record(&transaction, event).await?;
-    transaction.commit().await?;
-    Ok(admin_view(&row, urls))
+    commit_change(transaction, change, urls).await
 }
 
 /// Moves the webhook to its next URL secret generation. With a grace period the
@@ -154,15 +148,43 @@ pub async fn rotate_secret(
     if updated == 0 {
         return Err(Error::WorkflowNotFound(workflow.to_owned()));
     }
+    let change = Change {
+        caller,
+        action: "RotateWebhookSecret",
+        workflow,
+        id,
+        before,
+    };
+    commit_change(transaction, change, urls).await
+}
+
+/// A change to a webhook that has been written but not yet announced or audited.
+struct Change<'a> {
+    caller: &'a Caller,
+    action: &'static str,
+    /// The id as the caller spelled it, for the error message.
+    workflow: &'a str,
+    id: WorkflowId,
+    before: Option<serde_json::Value>,
+}
+
+/// Tells the ingresses the webhook changed, records the change in the audit log, and
+/// commits; all in the transaction that made the change.
+async fn commit_change(
+    transaction: deadpool_postgres::Transaction<'_>,
+    change: Change<'_>,
+    urls: &UrlSecrets,
+) -> Result<v1::Webhook, Error> {
+    let id = change.id;
     watch::notify_change(&transaction, id.uuid()).await?;
     let row = select(&transaction, id)
         .await?
-        .ok_or_else(|| Error::WorkflowNotFound(workflow.to_owned()))?;
+        .ok_or_else(|| Error::WorkflowNotFound(change.workflow.to_owned()))?;
     let event = Event {
-        caller,
-        action: "RotateWebhookSecret",
+        caller: change.caller,
+        action: change.action,
         workflow: Some(id.uuid()),
-        before,
+        before: change.before,
         after: Some(describe(&row)),
     };
     audit::record(&transaction, event).await?;
