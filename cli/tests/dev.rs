@@ -26,8 +26,8 @@ fn free_port() -> u16 {
 
 /// A scratch directory the `postgres` user can enter (when the test runs as root, the
 /// cluster is run as that user).
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sluice-dev-test-{}", std::process::id()));
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-dev-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the scratch directory");
     let mut permissions = std::fs::metadata(&dir).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
@@ -137,17 +137,21 @@ fn admin(dir: &Path, control: &str, args: &[&str]) -> Value {
 }
 
 fn interrupt(child: &mut Child) -> std::process::ExitStatus {
+    signal(child, libc::SIGINT);
+    child.wait().expect("wait for sluice dev")
+}
+
+fn signal(child: &Child, signal: libc::c_int) {
     let pid = i32::try_from(child.id()).expect("a pid fits in i32");
     // SAFETY: sending a signal to a child this test started has no memory effects.
     #[allow(unsafe_code)]
-    let sent = unsafe { libc::kill(pid, libc::SIGINT) };
-    assert_eq!(sent, 0, "send SIGINT to sluice dev");
-    child.wait().expect("wait for sluice dev")
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0, "send signal {signal} to sluice dev");
 }
 
 #[test]
 fn acknowledged_execution_survives_kill_9_and_restart() {
-    let dir = scratch_dir();
+    let dir = scratch_dir("kill");
     let (http, grpc) = (free_port(), free_port());
 
     let mut dev = start(&dir, http, grpc);
@@ -209,4 +213,102 @@ fn walk_pid_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// Sends the head and the first half of a JSON POST, leaving the request in flight.
+fn half_sent(url: &str, body: &str) -> (TcpStream, String) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (authority, path) = rest.split_once('/').expect("the URL has a path");
+    let mut stream = TcpStream::connect(authority).expect("connect to the ingress");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let (first, second) = body.split_at(body.len() / 2);
+    write!(
+        stream,
+        "POST /{path} HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    (stream, second.to_owned())
+}
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish_and_every_200_is_stored() {
+    let dir = scratch_dir("sigterm");
+    let (http, grpc) = (free_port(), free_port());
+    let mut dev = start(&dir, http, grpc);
+
+    let in_flight: Vec<_> = (0..16)
+        .map(|n| {
+            half_sent(
+                &dev.url,
+                &format!(r#"{{"request":{n},"padding":"{}"}}"#, "x".repeat(64)),
+            )
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    signal(&dev.child, libc::SIGTERM);
+    thread::sleep(Duration::from_millis(300));
+
+    // Every request that had started gets a complete answer: 200, or 503 at worst.
+    let in_flight: Vec<TcpStream> = in_flight
+        .into_iter()
+        .map(|(mut stream, rest)| {
+            stream.write_all(rest.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for mut stream in in_flight {
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("a complete answer");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a complete answer");
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        match status {
+            200 => {
+                let body: Value = serde_json::from_str(body).expect("a JSON answer");
+                acknowledged.push(body["wf_exec_id"].as_str().unwrap().to_owned());
+            }
+            503 => {}
+            other => panic!("a request in flight got {other}: {answer}"),
+        }
+    }
+    let exit = dev.child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "sluice dev exited with {exit} after SIGTERM"
+    );
+    assert!(
+        !acknowledged.is_empty(),
+        "no request in flight was answered 200"
+    );
+
+    let mut again = start(&dir, http, grpc);
+    let executions = admin(
+        &dir,
+        &again.control,
+        &["executions", "list", &again.workflow],
+    );
+    let stored: Vec<&str> = executions
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|execution| execution["wf_exec_id"].as_str())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            stored.contains(&id.as_str()),
+            "{id} was answered 200 but is not stored"
+        );
+    }
+    assert!(interrupt(&mut again.child).success());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -153,15 +153,28 @@ async fn serve(
         }) as Render
     };
     let endpoint = servers::serve_metrics(metrics, render, &shutdown);
+    // The control plane stops only once the ingress has drained: the requests still in
+    // flight at a Ctrl-C or SIGTERM need it to commit their executions.
+    let ingress_running = Trigger::new();
+    let control_shutdown = {
+        let (asked, ingress_stopped) = (shutdown.wait(), ingress_running.wait());
+        async move {
+            asked.await;
+            ingress_stopped.await;
+        }
+    };
+    let ingress = sluice_ingress::run(ingress_config, http, shutdown.wait());
     let mut services = JoinSet::new();
     services.spawn(named(
         "control plane",
-        sluice_control::run(control_config, grpc, shutdown.wait()),
+        sluice_control::run(control_config, grpc, control_shutdown),
     ));
-    services.spawn(named(
-        "ingress",
-        sluice_ingress::run(ingress_config, http, shutdown.wait()),
-    ));
+    services.spawn(named("ingress", async move {
+        let stopped = ingress.await;
+        // Dropping the trigger is what tells the control plane the ingress is done.
+        drop(ingress_running);
+        stopped
+    }));
 
     let outcome = tokio::select! {
         outcome = async {
