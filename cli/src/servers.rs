@@ -1,7 +1,7 @@
 //! `sluice control`, `sluice ingress` and `sluice migrate`: one service each, stopped by
 //! SIGINT or SIGTERM.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use sluice_telemetry::metrics_endpoint::{self, Render};
@@ -35,25 +35,14 @@ pub async fn control(args: ControlArgs, operations: Operations) -> anyhow::Resul
         tls.check()?;
     }
     config.drain_timeout = operations.drain_timeout;
-    let mut signals = Signals::install()?;
-    let listener = bind(args.grpc).await?;
-    let metrics = bind_metrics(operations).await?;
-    println!("listening on {}", listener.local_addr()?);
-
-    let shutdown = Trigger::new();
     let render = {
         let metrics = config.metrics.clone();
         Arc::new(move || metrics.render()) as Render
     };
-    let endpoint = serve_metrics(metrics, render, &shutdown);
-    let served = sluice_control::run(config, listener, async move {
-        let signal = signals.recv().await;
-        info!(signal, "shutting down");
+    serve(args.grpc, operations, render, |listener, shutdown| {
+        sluice_control::run(config, listener, shutdown)
     })
-    .await;
-    shutdown.fire();
-    finish(endpoint).await;
-    served
+    .await
 }
 
 pub async fn ingress(
@@ -65,21 +54,42 @@ pub async fn ingress(
     let mut config = args.to_config(control_url)?;
     config.control_tls = control_tls;
     config.drain_timeout = operations.drain_timeout;
-    let mut signals = Signals::install()?;
-    let listener = bind(args.http).await?;
-    let metrics = bind_metrics(operations).await?;
-    println!("listening on {}", listener.local_addr()?);
-
-    let shutdown = Trigger::new();
     let render = {
         let metrics = config.metrics.clone();
         Arc::new(move || metrics.render()) as Render
     };
-    let endpoint = serve_metrics(metrics, render, &shutdown);
-    let served = sluice_ingress::run(config, listener, async move {
-        let signal = signals.recv().await;
-        info!(signal, "shutting down");
+    serve(args.http, operations, render, |listener, shutdown| {
+        sluice_ingress::run(config, listener, shutdown)
     })
+    .await
+}
+
+/// Binds the service's and the metrics' listeners, runs the service until SIGINT or
+/// SIGTERM, and stops the metrics endpoint after it.
+async fn serve<F, Fut>(
+    addr: SocketAddr,
+    operations: Operations,
+    render: Render,
+    run: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(TcpListener, Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut signals = Signals::install()?;
+    let listener = bind(addr).await?;
+    let metrics = bind_metrics(operations).await?;
+    println!("listening on {}", listener.local_addr()?);
+
+    let shutdown = Trigger::new();
+    let endpoint = serve_metrics(metrics, render, &shutdown);
+    let served = run(
+        listener,
+        Box::pin(async move {
+            let signal = signals.recv().await;
+            info!(signal, "shutting down");
+        }),
+    )
     .await;
     shutdown.fire();
     finish(endpoint).await;
