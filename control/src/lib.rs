@@ -48,6 +48,7 @@ mod store;
 mod tls;
 mod url_secrets;
 mod watch;
+mod webhook_lock;
 mod webhooks;
 mod worker;
 mod workflows;

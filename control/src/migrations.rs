@@ -37,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "execution_retention",
         sql: include_str!("../migrations/0004_execution_retention.sql"),
     },
+    Migration {
+        version: 5,
+        name: "lighter_execution_inserts",
+        sql: include_str!("../migrations/0005_lighter_execution_inserts.sql"),
+    },
 ];
 
 /// The advisory lock key every migration runner takes (`sluice` in ASCII, then 1).

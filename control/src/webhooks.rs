@@ -16,7 +16,7 @@ use crate::{
     methods,
     store::Store,
     url_secrets::UrlSecrets,
-    watch,
+    watch, webhook_lock,
 };
 
 /// The columns the row readers below take, for a query over `webhooks h` left-joined
@@ -77,6 +77,9 @@ pub async fn update(
 
     let mut client = store.client().await?;
     let transaction = client.transaction().await?;
+    // Waits for the inserts in flight; later ones see this change (an offline switch
+    // above all) once it commits.
+    webhook_lock::exclusive(&transaction, id.uuid()).await?;
     let before = snapshot(&transaction, id).await?;
     let statement = transaction
         .prepare_cached(

@@ -1,5 +1,6 @@
-//! One batch of requests in one transaction: a locking check of their webhooks, one
-//! multi-row insert, and a look-up of earlier attempts only when one is needed.
+//! One batch of requests in one transaction: the shared locks and a check of their
+//! webhooks, one multi-row insert, and a look-up of earlier attempts only when one is
+//! needed.
 
 use std::{
     borrow::Cow,
@@ -10,24 +11,25 @@ use std::{
 
 use deadpool_postgres::Transaction;
 use sluice_proto::{ids::ExecutionId, v1::create_execution_response::Outcome};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::{
     dedup,
     executions::{Created, NewExecutions},
     store::{Store, StoreError},
+    webhook_lock,
 };
 
-/// Sharing the webhook rows makes a concurrent switch to offline wait for the batch,
-/// and the batch wait for it: once "offline" has committed, nothing more is created.
-/// Rows are locked in one order so that batches cannot deadlock one another.
+/// The status and newest published version of each webhook, read after the webhooks'
+/// shared locks are held (see [`webhook_lock`]), in a statement of its own so that its
+/// snapshot includes every change that committed before the locks were granted.
 const CHECK: &str = "SELECT h.workflow_id, h.id, h.status,
          (SELECT max(d.version) FROM workflow_definitions d
           WHERE d.workflow_id = h.workflow_id)
      FROM webhooks h
      WHERE (h.workflow_id, h.id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
-     ORDER BY h.id
-     FOR SHARE OF h";
+";
 
 /// One row per execution, joined to one row per request for the columns a request's
 /// executions share. Triggers are cast from text by PostgreSQL, which rejects what
@@ -182,10 +184,17 @@ async fn check(
         .map(|&index| (requests[index].workflow.uuid(), requests[index].webhook))
         .collect();
     let (workflows, webhooks): (Vec<Uuid>, Vec<Uuid>) = keys.into_iter().unzip();
+    let lock_keys = webhook_lock::keys(workflows.iter().copied());
+    let lock = transaction.prepare_cached(webhook_lock::SHARED).await?;
     let statement = transaction.prepare_cached(CHECK).await?;
-    let rows = transaction
-        .query(&statement, &[&workflows, &webhooks])
-        .await?;
+    // Sent together (pipelined) and run one after the other: the check costs no
+    // extra round trip, and still reads only once the locks are held.
+    let lock_params: [&(dyn ToSql + Sync); 1] = [&lock_keys];
+    let check_params: [&(dyn ToSql + Sync); 2] = [&workflows, &webhooks];
+    let (_, rows) = tokio::try_join!(
+        transaction.execute(&lock, &lock_params),
+        transaction.query(&statement, &check_params),
+    )?;
     Ok(rows
         .iter()
         .map(|row| {

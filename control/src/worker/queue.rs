@@ -80,18 +80,25 @@ pub async fn extend(
     wf_exec_ids: &[String],
     duration: Duration,
 ) -> Result<(Vec<String>, Option<SystemTime>), Error> {
-    let ids = canonical_ids(wf_exec_ids)?;
+    let ids = parse_ids(wf_exec_ids)?;
+    let executions: Vec<Uuid> = ids.iter().map(|id| id.execution).collect();
+    let workflows: Vec<Uuid> = ids.iter().map(|id| id.workflow.uuid()).collect();
     let statement = client
         .prepare_cached(
-            "UPDATE executions
-             SET lease_expires_at = now() + make_interval(secs => $3)
-             WHERE wf_exec_id = ANY($1) AND status = 'leased' AND lease_owner = $2
-               AND lease_expires_at >= now()
-             RETURNING wf_exec_id, lease_expires_at",
+            "UPDATE executions e
+             SET lease_expires_at = now() + make_interval(secs => $4)
+             FROM unnest($1::uuid[], $2::uuid[]) AS wanted(id, workflow_id)
+             WHERE e.id = wanted.id AND e.workflow_id = wanted.workflow_id
+               AND e.status = 'leased' AND e.lease_owner = $3
+               AND e.lease_expires_at >= now()
+             RETURNING e.wf_exec_id, e.lease_expires_at",
         )
         .await?;
     let rows = client
-        .query(&statement, &[&ids, &worker, &duration.as_secs_f64()])
+        .query(
+            &statement,
+            &[&executions, &workflows, &worker, &duration.as_secs_f64()],
+        )
         .await?;
     let expires_at = rows.first().map(|row| row.get(1));
     Ok((rows.iter().map(|row| row.get(0)).collect(), expires_at))
@@ -159,16 +166,11 @@ pub async fn complete(
     Err(WorkerError::NotHeld(reason))
 }
 
-/// The ids in their canonical spelling, as they are stored; ids that cannot be
-/// execution ids are refused.
-fn canonical_ids(wf_exec_ids: &[String]) -> Result<Vec<String>, Error> {
+/// The ids, decoded; ids that cannot be execution ids are refused.
+fn parse_ids(wf_exec_ids: &[String]) -> Result<Vec<ExecutionId>, Error> {
     wf_exec_ids
         .iter()
-        .map(|id| {
-            ExecutionId::parse(id.trim())
-                .map(|id| id.to_string())
-                .ok_or_else(|| Error::ExecutionNotFound(id.clone()))
-        })
+        .map(|id| ExecutionId::parse(id.trim()).ok_or_else(|| Error::ExecutionNotFound(id.clone())))
         .collect()
 }
 
