@@ -11,5 +11,6 @@ mod group_commit;
 mod retention;
 mod support;
 mod watch;
+mod webhook_lock;
 mod webhooks;
 mod workflows;
