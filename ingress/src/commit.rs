@@ -59,6 +59,8 @@ pub async fn commit(
         media_type: facts.media_type,
         api_key_used: facts.api_key_used,
         dedup_key: facts.dedup_key.unwrap_or_default(),
+        // Filled in only when the attempt shares a call with others.
+        trace_context: Default::default(),
     };
 
     let response = control

@@ -18,6 +18,7 @@ use tonic::{
 use uuid::Uuid;
 
 use crate::{
+    batching::Batcher,
     control_tls::{self, ControlTls},
     credential::ControlToken,
 };
@@ -50,13 +51,15 @@ pub struct ControlClient {
     timeout: Duration,
     /// The `authorization` metadata of every call, when a token is configured.
     authorization: Option<MetadataValue<Ascii>>,
+    /// Carries creations, gathering concurrent ones into shared calls.
+    creations: Batcher,
     warnings: Arc<WarningThrottle>,
 }
 
 impl ControlClient {
     /// Prepares a client without connecting, so the ingress starts (and answers 503)
     /// while the control plane is still down; the channel connects on first use and
-    /// reconnects by itself.
+    /// reconnects by itself. Must be called within a Tokio runtime.
     pub fn connect_lazy(
         url: &str,
         timeout: Duration,
@@ -74,8 +77,10 @@ impl ControlClient {
             .keep_alive_timeout(Duration::from_secs(5))
             .keep_alive_while_idle(true);
         let endpoint = control_tls::secure(endpoint, url, tls)?;
+        let client = IngressControlClient::new(endpoint.connect_lazy());
         Ok(Self {
-            client: IngressControlClient::new(endpoint.connect_lazy()),
+            creations: Batcher::spawn(client.clone(), authorization.clone()),
+            client,
             timeout,
             authorization,
             warnings: Arc::new(WarningThrottle::default()),
@@ -94,8 +99,14 @@ impl ControlClient {
             workflow_id: workflow_id.to_string(),
         };
         let answer = self
-            .call_retrying(
-                |mut client, request| async move { client.get_webhook_config(request).await },
+            .retrying(
+                |timeout, message| {
+                    self.call(
+                        timeout,
+                        |mut client, request| async move { client.get_webhook_config(request).await },
+                        message,
+                    )
+                },
                 message,
             )
             .await;
@@ -110,14 +121,15 @@ impl ControlClient {
     }
 
     /// Creates the executions of one request, retrying transient failures with the same
-    /// `request_id` (creation is idempotent on it) until the timeout runs out.
+    /// `request_id` (creation is idempotent on it) until the timeout runs out. Attempts
+    /// of concurrent requests may share a call.
     pub async fn create_execution(
         &self,
         message: CreateExecutionRequest,
     ) -> Result<CreateExecutionResponse, ControlError> {
         let answer = self
-            .call_retrying(
-                |mut client, request| async move { client.create_execution(request).await },
+            .retrying(
+                |timeout, message| self.creations.create(message, timeout),
                 message,
             )
             .await;
@@ -134,19 +146,20 @@ impl ControlClient {
         }
     }
 
-    /// Calls until an answer that is not a transient failure, or until the timeout has
-    /// run out, with a doubling pause between attempts. Returns the last failure.
-    async fn call_retrying<M, R, F, Fut>(&self, send: F, message: M) -> Result<R, Status>
+    /// Attempts until an answer that is not a transient failure, or until the timeout
+    /// has run out, with a doubling pause between attempts. Each attempt gets the time
+    /// that is left. Returns the last failure.
+    async fn retrying<M, R, A, Fut>(&self, attempt: A, message: M) -> Result<R, Status>
     where
         M: Clone,
-        F: Fn(IngressControlClient<Channel>, Request<M>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+        A: Fn(Duration, M) -> Fut,
+        Fut: Future<Output = Result<R, Status>>,
     {
         let deadline = Instant::now() + self.timeout;
         let mut backoff = FIRST_BACKOFF;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let status = match self.call(remaining, &send, message.clone()).await {
+            let status = match attempt(remaining, message.clone()).await {
                 Ok(response) => return Ok(response),
                 Err(status) => status,
             };
@@ -187,7 +200,7 @@ impl ControlClient {
 
     /// One call bounded by `timeout`, both as the gRPC deadline sent to the server and
     /// as a local limit that holds even when the server never answers.
-    async fn call<M, R, F, Fut>(&self, timeout: Duration, send: &F, message: M) -> Result<R, Status>
+    async fn call<M, R, F, Fut>(&self, timeout: Duration, send: F, message: M) -> Result<R, Status>
     where
         F: Fn(IngressControlClient<Channel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<R>, Status>>,

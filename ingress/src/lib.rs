@@ -7,6 +7,7 @@
 //! executions are committed by the control plane before the sender hears 200. The
 //! ingress holds no durable state and never talks to the database.
 
+mod batching;
 mod body;
 mod cache;
 mod checks;

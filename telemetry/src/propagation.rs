@@ -4,6 +4,8 @@
 //! Both ends are no-ops unless spans are exported: without an OpenTelemetry layer a
 //! span has no trace id to send, and an extracted parent is ignored.
 
+use std::collections::HashMap;
+
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
@@ -13,6 +15,23 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 pub fn inject(metadata: &mut MetadataMap) {
     let context = tracing::Span::current().context();
     TraceContextPropagator::new().inject_context(&context, &mut MetadataInjector(metadata));
+}
+
+/// The trace context of `span`, for a message that carries it in a field rather than in
+/// metadata (one entry of a batched call). Empty unless spans are exported.
+pub fn context_of(span: &tracing::Span) -> HashMap<String, String> {
+    let mut fields = HashMap::new();
+    TraceContextPropagator::new().inject_context(&span.context(), &mut fields);
+    fields
+}
+
+/// Makes `span` a child of a trace context carried in a message field, if any.
+pub fn adopt_parent_from(span: &tracing::Span, fields: &HashMap<String, String>) {
+    if fields.is_empty() {
+        return;
+    }
+    let parent = TraceContextPropagator::new().extract(fields);
+    let _ = span.set_parent(parent);
 }
 
 /// Makes `span` a child of the trace context an incoming call carries, if any.

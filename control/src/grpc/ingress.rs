@@ -45,50 +45,49 @@ impl IngressControl for IngressControlService {
             .map_err(|error| shared.status(error))
     }
 
-    #[tracing::instrument(
-        name = "IngressControl.CreateExecution",
-        skip_all,
-        fields(
-            workflow_id = %request.get_ref().workflow_id,
-            request_id = %request.get_ref().request_id,
-            triggers = request.get_ref().triggers.len(),
-            outcome = field::Empty,
-        )
-    )]
     async fn create_execution(
         &self,
         request: Request<v1::CreateExecutionRequest>,
     ) -> Result<Response<v1::CreateExecutionResponse>, Status> {
-        let shared = &self.shared;
         let request = request.into_inner();
-        let api_key_used = request.api_key_used;
-        let new = parse(request).map_err(|error| shared.status(error))?;
-        let (workflow, webhook) = (new.workflow, new.webhook);
-
-        let started = Instant::now();
-        let created = shared
-            .executions
-            .create(new)
-            .instrument(insert_span())
+        let span = creation_span(&request);
+        create(&self.shared, request)
+            .instrument(span)
             .await
-            .map_err(|error| shared.status(error))?;
-        Span::current().record("outcome", created.outcome.as_str_name());
-        if created.outcome == Outcome::Created && !created.duplicate {
-            let count = created.wf_exec_ids.len();
-            shared
-                .metrics
-                .executions_committed(count, started.elapsed());
-        }
+            .map(Response::new)
+    }
 
-        if created.outcome == Outcome::Created && api_key_used {
-            shared.key_use.record(webhook, SystemTime::now());
-        }
-        Ok(Response::new(v1::CreateExecutionResponse {
-            outcome: created.outcome.into(),
-            wf_id: workflow.short(),
-            wf_exec_ids: created.wf_exec_ids,
-            duplicate: created.duplicate,
-        }))
+    #[tracing::instrument(
+        name = "IngressControl.CreateExecutions",
+        skip_all,
+        fields(requests = request.get_ref().requests.len())
+    )]
+    async fn create_executions(
+        &self,
+        request: Request<v1::CreateExecutionsRequest>,
+    ) -> Result<Response<v1::CreateExecutionsResponse>, Status> {
+        let shared = &self.shared;
+        // Every entry is queued for the writers in the same poll, so that they usually
+        // share one transaction, and each keeps its own outcome.
+        let creations = request.into_inner().requests.into_iter().map(|entry| {
+            let span = creation_span(&entry);
+            sluice_telemetry::propagation::adopt_parent_from(&span, &entry.trace_context);
+            create(shared, entry).instrument(span)
+        });
+        let results = futures_util::future::join_all(creations)
+            .await
+            .into_iter()
+            .map(|result| v1::CreateExecutionResult {
+                result: Some(match result {
+                    Ok(created) => v1::create_execution_result::Result::Created(created),
+                    Err(status) => v1::create_execution_result::Result::Error(v1::CallError {
+                        code: status.code() as i32,
+                        message: status.message().to_owned(),
+                    }),
+                }),
+            })
+            .collect();
+        Ok(Response::new(v1::CreateExecutionsResponse { results }))
     }
 
     type WatchWebhooksStream = ReceiverStream<Result<v1::WebhookChange, Status>>;
@@ -104,6 +103,52 @@ impl IngressControl for IngressControlService {
             shared.shutdown.clone(),
         )))
     }
+}
+
+/// The span of one request's creation, whether it came alone or in a batch.
+fn creation_span(request: &v1::CreateExecutionRequest) -> Span {
+    tracing::info_span!(
+        "IngressControl.CreateExecution",
+        workflow_id = %request.workflow_id,
+        request_id = %request.request_id,
+        triggers = request.triggers.len(),
+        outcome = field::Empty,
+    )
+}
+
+/// Creates the executions of one request, to be run inside its [`creation_span`].
+async fn create(
+    shared: &Shared,
+    request: v1::CreateExecutionRequest,
+) -> Result<v1::CreateExecutionResponse, Status> {
+    let api_key_used = request.api_key_used;
+    let new = parse(request).map_err(|error| shared.status(error))?;
+    let (workflow, webhook) = (new.workflow, new.webhook);
+
+    let started = Instant::now();
+    let created = shared
+        .executions
+        .create(new)
+        .instrument(insert_span())
+        .await
+        .map_err(|error| shared.status(error))?;
+    Span::current().record("outcome", created.outcome.as_str_name());
+    if created.outcome == Outcome::Created && !created.duplicate {
+        let count = created.wf_exec_ids.len();
+        shared
+            .metrics
+            .executions_committed(count, started.elapsed());
+    }
+
+    if created.outcome == Outcome::Created && api_key_used {
+        shared.key_use.record(webhook, SystemTime::now());
+    }
+    Ok(v1::CreateExecutionResponse {
+        outcome: created.outcome.into(),
+        wf_id: workflow.short(),
+        wf_exec_ids: created.wf_exec_ids,
+        duplicate: created.duplicate,
+    })
 }
 
 /// The database work of one creation: the insert transaction, and the wait for a writer

@@ -101,6 +101,7 @@ pub fn execution_request(
         media_type: "application/x-ndjson".to_owned(),
         api_key_used: false,
         dedup_key: String::new(),
+        trace_context: Default::default(),
     }
 }
 

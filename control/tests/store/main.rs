@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod availability;
+mod batched_calls;
 mod calls;
 mod executions;
 mod group_commit;

@@ -124,6 +124,7 @@ async fn create_execution_is_idempotent_on_the_request_id() {
         media_type: "application/x-ndjson".to_owned(),
         api_key_used: false,
         dedup_key: String::new(),
+        trace_context: Default::default(),
     };
     let first = control
         .create_execution(request.clone())
@@ -234,5 +235,75 @@ async fn brief_control_plane_restart_is_ridden_out_within_the_timeout() {
     let response = sending.await.unwrap();
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(stack.stored_executions().await, 1);
+    stack.stop().await;
+}
+
+/// Under concurrent load the ingress gathers creations into shared control plane
+/// calls; each sender still gets its own ids, each for its own payload.
+#[tokio::test]
+async fn concurrent_requests_share_control_calls_yet_each_gets_its_own_executions() {
+    const SENDERS: usize = 64;
+    const EACH: usize = 5;
+    let stack = std::sync::Arc::new(Stack::start().await);
+    let webhook = stack.webhook(Setup::default()).await;
+
+    let mut sends = tokio::task::JoinSet::new();
+    for sender in 0..SENDERS {
+        let (stack, path) = (stack.clone(), webhook.path.clone());
+        sends.spawn(async move {
+            let mut answers = Vec::new();
+            for round in 0..EACH {
+                let n = sender * EACH + round;
+                let response = stack
+                    .send(Request::post(&path).json(&format!(r#"{{"n":{n}}}"#)))
+                    .await;
+                assert_eq!(response.status, 200, "{:?}", response.body);
+                let id = response.json()["wf_exec_id"]
+                    .as_str()
+                    .expect("a wf_exec_id")
+                    .to_owned();
+                answers.push((n, id));
+            }
+            answers
+        });
+    }
+    let mut answered = std::collections::HashMap::new();
+    while let Some(joined) = sends.join_next().await {
+        for (n, id) in joined.unwrap() {
+            assert!(answered.insert(id, n).is_none(), "one id answered twice");
+        }
+    }
+
+    let executions = stack.executions(&webhook.workflow_id).await;
+    assert_eq!(executions.len(), SENDERS * EACH);
+    for execution in &executions {
+        let trigger: serde_json::Value = serde_json::from_str(&execution.trigger_json).unwrap();
+        assert_eq!(
+            trigger["n"].as_u64().map(|n| n as usize),
+            answered.get(&execution.wf_exec_id).copied(),
+            "the stored payload is the one sent by whoever got this id"
+        );
+    }
+
+    let metrics = stack.control_metrics().render();
+    let calls = |method: &str| {
+        let series = format!(
+            "sluice_control_grpc_calls_total{{method=\"/sluice.v1.IngressControl/{method}\",code=\"OK\"}} "
+        );
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&series)?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (single, shared) = (calls("CreateExecution"), calls("CreateExecutions"));
+    assert!(shared > 0.0, "no call was shared: {metrics}");
+    assert!(
+        single + shared < (SENDERS * EACH) as f64,
+        "{single} single and {shared} shared calls for {} requests",
+        SENDERS * EACH
+    );
+    let Ok(stack) = std::sync::Arc::try_unwrap(stack) else {
+        panic!("every sender has finished");
+    };
     stack.stop().await;
 }

@@ -1,0 +1,103 @@
+//! `CreateExecutions`: several requests in one call, each answered as its own
+//! `CreateExecution` would be.
+
+use sluice_proto::v1::{
+    self, create_execution_response::Outcome, create_execution_result::Result as Slot,
+};
+use tonic::Code;
+
+use crate::{
+    calls::{config, create_workflow, execution_request, ready_workflow, set_status, update},
+    support,
+};
+
+#[tokio::test]
+async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
+    let Some(control) = support::start().await else {
+        return;
+    };
+    let online = ready_workflow(&control).await;
+    let offline = ready_workflow(&control).await;
+    update(&control, set_status(&offline.workflow_id, "offline"))
+        .await
+        .unwrap();
+    let unpublished = create_workflow(&control, "never published").await;
+    update(&control, set_status(&unpublished.id, "online"))
+        .await
+        .unwrap();
+    let unpublished = config(&control, &unpublished.id).await;
+
+    let two_lines = execution_request(&online, &[r#"{"n":1}"#, r#"{"n":2}"#]);
+    let mut not_a_uuid = execution_request(&online, &["{}"]);
+    not_a_uuid.request_id = "not-a-uuid".to_owned();
+    let requests = vec![
+        two_lines.clone(),
+        execution_request(&offline, &["{}"]),
+        execution_request(&unpublished, &["{}"]),
+        not_a_uuid,
+        execution_request(&online, &[r#"{"ok":true}"#, r#"{"broken":"#]),
+        // A retry of the first request that caught up with it.
+        two_lines.clone(),
+        execution_request(&online, &[""]),
+    ];
+    let answer = control
+        .ingress
+        .clone()
+        .create_executions(v1::CreateExecutionsRequest { requests })
+        .await
+        .unwrap()
+        .into_inner();
+    let results: Vec<Slot> = answer
+        .results
+        .into_iter()
+        .map(|result| result.result.expect("every slot holds a result"))
+        .collect();
+    assert_eq!(results.len(), 7);
+
+    let created = |slot: &Slot| match slot {
+        Slot::Created(created) => created.clone(),
+        Slot::Error(error) => panic!("expected an answer, got {error:?}"),
+    };
+    let failed = |slot: &Slot| match slot {
+        Slot::Error(error) => (Code::from_i32(error.code), error.message.clone()),
+        Slot::Created(created) => panic!("expected an error, got {created:?}"),
+    };
+
+    let first = created(&results[0]);
+    assert_eq!(first.outcome(), Outcome::Created);
+    assert_eq!(first.wf_exec_ids.len(), 2);
+    assert_eq!(created(&results[1]).outcome(), Outcome::WebhookOffline);
+    assert_eq!(created(&results[2]).outcome(), Outcome::NotPublished);
+    assert_eq!(
+        failed(&results[3]),
+        (
+            Code::InvalidArgument,
+            "request_id must be a UUID".to_owned()
+        )
+    );
+    assert_eq!(
+        failed(&results[4]),
+        (Code::InvalidArgument, "invalid trigger payload".to_owned())
+    );
+    assert_eq!(created(&results[5]).wf_exec_ids, first.wf_exec_ids);
+    let empty = created(&results[6]);
+    assert_eq!(empty.outcome(), Outcome::Created);
+    assert_eq!(empty.wf_exec_ids.len(), 1);
+
+    // Two for the first request (once, despite its retry) and one for the empty body.
+    assert_eq!(control.count("SELECT count(*) FROM executions").await, 3);
+    let stored: Vec<String> = control
+        .db
+        .query(
+            "SELECT wf_exec_id FROM executions WHERE request_id = $1::text::uuid
+             ORDER BY request_seq",
+            &[&two_lines.request_id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(stored, first.wf_exec_ids);
+    control.stop().await;
+}
