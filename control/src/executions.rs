@@ -88,7 +88,7 @@ pub async fn list(store: &Store, workflow: &str, limit: u32) -> Result<Vec<v1::E
     let statement = client
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM executions WHERE workflow_id = $1
-             ORDER BY created_at DESC, id DESC LIMIT $2"
+             ORDER BY id DESC LIMIT $2"
         ))
         .await?;
     let rows = client

@@ -47,7 +47,7 @@ pub async fn lease(
                  SELECT id FROM executions
                  WHERE status IN ('queued', 'leased')
                    AND (status = 'queued' OR lease_expires_at < now())
-                 ORDER BY created_at, id
+                 ORDER BY id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED
              )
@@ -63,13 +63,16 @@ pub async fn lease(
     let rows = client
         .query(&statement, &[&limit, &worker, &duration.as_secs_f64()])
         .await?;
-    let mut leased: Vec<(SystemTime, v1::LeasedExecution)> = rows
-        .iter()
-        .map(|row| (row.get(6), leased_from_row(row)))
-        .collect();
-    // UPDATE … RETURNING keeps no order.
-    leased.sort_by_key(|(created_at, _)| *created_at);
-    Ok(leased.into_iter().map(|(_, leased)| leased).collect())
+    let mut leased: Vec<v1::LeasedExecution> = rows.iter().map(leased_from_row).collect();
+    // UPDATE … RETURNING keeps no order; ids are time-ordered.
+    leased.sort_by_cached_key(|leased| {
+        leased
+            .execution
+            .as_ref()
+            .and_then(|execution| ExecutionId::parse(&execution.wf_exec_id))
+            .map(|id| id.execution)
+    });
+    Ok(leased)
 }
 
 /// Extends the unexpired leases `worker` holds among `wf_exec_ids`; returns the ids it

@@ -26,6 +26,8 @@ async fn old_executions_are_deleted_and_newer_ones_kept() {
 
     let workflow = WorkflowId::parse(&webhook.workflow_id).unwrap().uuid();
     let webhook_id = Uuid::parse_str(&webhook.webhook_id).unwrap();
+    // Rows made `age` ago, with ids of that time (UUIDv7: the time in milliseconds,
+    // then random bits) as the control plane would have given them.
     let insert_aged = |rows: i64, age: &'static str, prefix: &'static str| {
         let db = &control.db;
         async move {
@@ -33,9 +35,13 @@ async fn old_executions_are_deleted_and_newer_ones_kept() {
                 "INSERT INTO executions (id, wf_exec_id, workflow_id, webhook_id,
                      definition_version, request_id, request_seq, method, received_at,
                      created_at)
-                 SELECT gen_random_uuid(), $4 || g, $1, $2, 1, gen_random_uuid(), 1, 'POST',
+                 SELECT (lpad(to_hex(t.ms), 12, '0') || '7' || substr(md5(g::text), 1, 3)
+                         || '8' || substr(md5(g::text), 4, 15))::uuid,
+                     $4 || g, $1, $2, 1, gen_random_uuid(), 1, 'POST',
                      now() - $3::text::interval, now() - $3::text::interval
-                 FROM generate_series(1, $5::bigint) AS g",
+                 FROM generate_series(1, $5::bigint) AS g,
+                     LATERAL (SELECT (extract(epoch FROM now() - $3::text::interval)
+                                      * 1000)::bigint AS ms) AS t",
                 &[&workflow, &webhook_id, &age, &prefix, &rows],
             )
             .await
