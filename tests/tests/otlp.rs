@@ -1,7 +1,8 @@
 //! Trace export, in a test binary of its own because it installs the process-wide
 //! subscriber: one webhook request becomes one trace that holds the ingress's request
-//! span, the control plane's call span and its database span, as received by a real
-//! OTLP/gRPC trace receiver on a loopback port.
+//! span, the control plane's spans and its database span, as received by a real
+//! OTLP/gRPC trace receiver on a loopback port; also when its creation shared a call
+//! with other requests.
 
 #[allow(dead_code, unused_imports)]
 #[path = "it/harness/mod.rs"]
@@ -62,6 +63,9 @@ async fn start_receiver() -> (String, Receiver) {
     (endpoint, receiver)
 }
 
+/// Requests sent at once after the first, lone one.
+const BURST: usize = 64;
+
 fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
     spans.iter().filter(|span| span.name == name).collect()
 }
@@ -80,12 +84,27 @@ async fn one_webhook_request_is_one_trace_across_both_services_and_the_database(
         .unwrap(),
     );
 
-    let stack = Stack::start().await;
+    let stack = Arc::new(Stack::start().await);
     let webhook = stack.webhook(Setup::default()).await;
     let response = stack
         .send(harness::Request::post(&webhook.path).json(r#"{"traced":true}"#))
         .await;
     assert_eq!(response.status, 200);
+    // Then a burst, which the ingress sends in shared CreateExecutions calls.
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..BURST {
+        let (stack, path) = (stack.clone(), webhook.path.clone());
+        burst.spawn(async move {
+            let body = format!(r#"{{"burst":{n}}}"#);
+            stack.send(harness::Request::post(&path).json(&body)).await
+        });
+    }
+    while let Some(response) = burst.join_next().await {
+        assert_eq!(response.unwrap().status, 200);
+    }
+    let Ok(stack) = Arc::try_unwrap(stack) else {
+        panic!("every request has been answered");
+    };
     stack.stop().await;
 
     let flushing = Arc::clone(&telemetry);
@@ -95,33 +114,48 @@ async fn one_webhook_request_is_one_trace_across_both_services_and_the_database(
     let spans = receiver.spans.lock().unwrap().clone();
 
     let requests = named(&spans, "request");
-    assert_eq!(requests.len(), 1, "one ingress request span");
-    let request = requests[0];
-    let trace: Vec<&Span> = spans
-        .iter()
-        .filter(|span| span.trace_id == request.trace_id)
-        .collect();
+    assert_eq!(requests.len(), 1 + BURST, "one ingress span per request");
+    let (mut alone, mut shared) = (0, 0);
+    for request in requests {
+        let trace: Vec<&Span> = spans
+            .iter()
+            .filter(|span| span.trace_id == request.trace_id)
+            .collect();
+        let handlers: Vec<&&Span> = trace
+            .iter()
+            .filter(|span| span.name == "IngressControl.CreateExecution")
+            .collect();
+        assert_eq!(
+            handlers.len(),
+            1,
+            "the control plane's handling joined the trace"
+        );
+        let handler = handlers[0];
 
-    let calls: Vec<&&Span> = trace
-        .iter()
-        .filter(|span| span.name == "/sluice.v1.IngressControl/CreateExecution")
-        .collect();
-    assert_eq!(calls.len(), 1, "the control plane's call joined the trace");
-    assert_eq!(calls[0].parent_span_id, request.span_id);
+        if handler.parent_span_id == request.span_id {
+            // An entry of a shared call: its context came in the entry itself.
+            shared += 1;
+        } else {
+            // A call of its own, joined through the call's metadata.
+            let calls: Vec<&&Span> = trace
+                .iter()
+                .filter(|span| span.name == "/sluice.v1.IngressControl/CreateExecution")
+                .collect();
+            assert_eq!(calls.len(), 1, "the control plane's call joined the trace");
+            assert_eq!(calls[0].parent_span_id, request.span_id);
+            assert_eq!(handler.parent_span_id, calls[0].span_id);
+            alone += 1;
+        }
 
-    let handlers: Vec<&&Span> = trace
-        .iter()
-        .filter(|span| span.name == "IngressControl.CreateExecution")
-        .collect();
-    assert_eq!(handlers.len(), 1);
-    assert_eq!(handlers[0].parent_span_id, calls[0].span_id);
-
-    let statements: Vec<&&Span> = trace
-        .iter()
-        .filter(|span| span.name == "INSERT executions")
-        .collect();
-    assert_eq!(statements.len(), 1, "the database span is in the trace");
-    assert_eq!(statements[0].parent_span_id, handlers[0].span_id);
+        let statements: Vec<&&Span> = trace
+            .iter()
+            .filter(|span| span.name == "INSERT executions")
+            .collect();
+        assert_eq!(statements.len(), 1, "the database span is in the trace");
+        assert_eq!(statements[0].parent_span_id, handler.span_id);
+    }
+    assert!(alone >= 1, "the lone request had a call of its own");
+    assert!(shared >= 1, "no request of the burst shared a call");
 
     // The URL secret is in the request's path, and must not be in any span.
     let text = format!("{spans:?}");
