@@ -22,12 +22,6 @@ use crate::{
 /// already exists, skipping" from idempotent migrations) are not among it.
 const DEFAULT_LOG_FILTER: &str = "info,tokio_postgres=warn";
 
-/// mimalloc instead of the system allocator: the accept path allocates and frees many
-/// small buffers across threads, which glibc's malloc serves with more CPU time and
-/// more resident memory (one arena per thread).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -19,10 +19,6 @@ use tokio::net::TcpListener;
 
 use crate::batch::Batcher;
 
-/// The same allocator as Sluice's, so that the comparison is not about allocators.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
