@@ -11,7 +11,7 @@
 
 use std::{borrow::Cow, collections::HashMap};
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::ClientWrapper;
 use uuid::Uuid;
 
 use crate::{executions::NewExecutions, store::StoreError};
@@ -35,7 +35,7 @@ const CLAIM: &str = "INSERT INTO execution_dedup_keys AS d (webhook_id, dedup_ke
 /// The requests as they are to be written: a repeat of an earlier delivery carries the
 /// request id of the first one, everything else is unchanged.
 pub async fn claim<'a>(
-    transaction: &Transaction<'_>,
+    client: &ClientWrapper,
     requests: &[&'a NewExecutions],
 ) -> Result<Vec<Cow<'a, NewExecutions>>, StoreError> {
     // Within one batch the first request with a key stands for all that share it (one
@@ -64,8 +64,8 @@ pub async fn claim<'a>(
     let dedup_keys: Vec<&str> = keys.iter().map(|key| key.1).collect();
     let request_ids: Vec<Uuid> = keys.iter().map(|key| key.2).collect();
 
-    let statement = transaction.prepare_cached(CLAIM).await?;
-    let rows = transaction
+    let statement = client.prepare_cached(CLAIM).await?;
+    let rows = client
         .query(
             &statement,
             &[&webhooks, &dedup_keys, &request_ids, &WINDOW_SECONDS],

@@ -1,6 +1,11 @@
 //! One batch of requests in one transaction: the shared locks and a check of their
 //! webhooks, one multi-row insert, and a look-up of earlier attempts only when one is
 //! needed.
+//!
+//! The statements are pipelined: `BEGIN`, the locks and the check go to PostgreSQL
+//! together, and so do the insert and `COMMIT`, so that a batch costs two round trips
+//! rather than five. PostgreSQL still runs them one after the other, each with its own
+//! snapshot, and a `COMMIT` after a failed statement only rolls back.
 
 use std::{
     borrow::Cow,
@@ -9,7 +14,7 @@ use std::{
     time::SystemTime,
 };
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::ClientWrapper;
 use sluice_proto::{ids::ExecutionId, v1::create_execution_response::Outcome};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -55,11 +60,26 @@ const EXISTING: &str = "SELECT request_id, wf_exec_id FROM executions
 /// id that appears more than once (a retry that caught up with its first attempt) is
 /// written once and answered the same each time.
 pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Created>, StoreError> {
-    let mut client = store.client().await?;
-    let transaction = client.transaction().await?;
+    let client = store.client().await?;
+    let written = write_on(&client, requests).await;
+    if written.is_err() {
+        // The failure may have left the connection inside the transaction; a ROLLBACK
+        // outside one only draws a warning. A connection that cannot even do this is
+        // closed, and the pool does not hand it out again.
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    written
+}
+
+async fn write_on(
+    client: &ClientWrapper,
+    requests: &[&NewExecutions],
+) -> Result<Vec<Created>, StoreError> {
+    // Deduplication changes request ids, never webhooks: the check can go first.
+    let versions = begin_and_check(client, requests).await?;
 
     // Repeats of a delivery take the first one's request id, in this transaction.
-    let deduplicated = dedup::claim(&transaction, requests).await?;
+    let deduplicated = dedup::claim(client, requests).await?;
     let repeats: Vec<bool> = deduplicated
         .iter()
         .map(|request| matches!(request, Cow::Owned(_)))
@@ -72,7 +92,6 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
         .filter(|&index| *first_of.entry(requests[index].request_id).or_insert(index) == index)
         .collect();
 
-    let versions = check(&transaction, requests, &unique).await?;
     let mut outcomes: HashMap<usize, Result<Created, Outcome>> = HashMap::new();
     let mut accepted = Vec::new();
     for &index in &unique {
@@ -97,7 +116,7 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
         .map(|(index, _)| requests[*index].request_id)
         .collect();
     if !repeated.is_empty() {
-        let earlier = existing_ids(&transaction, &repeated).await?;
+        let earlier = existing_ids(client, &repeated).await?;
         accepted.retain(|(index, _)| {
             let Some(ids) = earlier.get(&requests[*index].request_id) else {
                 return true;
@@ -114,7 +133,7 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
         });
     }
 
-    let generated = insert(&transaction, requests, &accepted).await?;
+    let generated = insert_and_commit(client, requests, &accepted).await?;
     let all_new = generated.inserted == generated.expected;
     for ((index, _), wf_exec_ids) in accepted.iter().zip(generated.ids) {
         outcomes.insert(
@@ -129,7 +148,8 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
 
     // Earlier attempts matter for refused requests (a retry whose first attempt
     // committed just before the webhook changed still gets its executions) and, when
-    // the insert skipped rows, for the requests whose rows were already there.
+    // the insert skipped rows, for the requests whose rows were already there. They
+    // are committed rows, read after this transaction's commit.
     let mut lookup: Vec<Uuid> = outcomes
         .iter()
         .filter(|(_, outcome)| outcome.is_err())
@@ -143,7 +163,7 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
         );
     }
     if !lookup.is_empty() {
-        let existing = existing_ids(&transaction, &lookup).await?;
+        let existing = existing_ids(client, &lookup).await?;
         for (index, outcome) in outcomes.iter_mut() {
             if let Some(ids) = existing.get(&requests[*index].request_id) {
                 *outcome = Ok(Created {
@@ -154,7 +174,6 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
             }
         }
     }
-    transaction.commit().await?;
 
     Ok((0..requests.len())
         .map(|index| {
@@ -173,27 +192,28 @@ pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Cre
 
 type Versions = HashMap<(Uuid, Uuid), Result<i32, Outcome>>;
 
-/// The published version each webhook's executions get, or why it gets none.
-async fn check(
-    transaction: &Transaction<'_>,
+/// Opens the transaction, takes the webhooks' shared locks, and reads the published
+/// version each webhook's executions get, or why it gets none.
+async fn begin_and_check(
+    client: &ClientWrapper,
     requests: &[&NewExecutions],
-    unique: &[usize],
 ) -> Result<Versions, StoreError> {
-    let keys: BTreeSet<(Uuid, Uuid)> = unique
+    let keys: BTreeSet<(Uuid, Uuid)> = requests
         .iter()
-        .map(|&index| (requests[index].workflow.uuid(), requests[index].webhook))
+        .map(|request| (request.workflow.uuid(), request.webhook))
         .collect();
     let (workflows, webhooks): (Vec<Uuid>, Vec<Uuid>) = keys.into_iter().unzip();
     let lock_keys = webhook_lock::keys(workflows.iter().copied());
-    let lock = transaction.prepare_cached(webhook_lock::SHARED).await?;
-    let statement = transaction.prepare_cached(CHECK).await?;
-    // Sent together (pipelined) and run one after the other: the check costs no
-    // extra round trip, and still reads only once the locks are held.
+    let lock = client.prepare_cached(webhook_lock::SHARED).await?;
+    let statement = client.prepare_cached(CHECK).await?;
+    // The check reads only once the locks are held: its statement starts after the
+    // lock statement has finished.
     let lock_params: [&(dyn ToSql + Sync); 1] = [&lock_keys];
     let check_params: [&(dyn ToSql + Sync); 2] = [&workflows, &webhooks];
-    let (_, rows) = tokio::try_join!(
-        transaction.execute(&lock, &lock_params),
-        transaction.query(&statement, &check_params),
+    let (_, _, rows) = tokio::try_join!(
+        client.batch_execute("BEGIN"),
+        client.execute(&lock, &lock_params),
+        client.query(&statement, &check_params),
     )?;
     Ok(rows
         .iter()
@@ -217,8 +237,9 @@ struct Inserted {
     inserted: u64,
 }
 
-async fn insert(
-    transaction: &Transaction<'_>,
+/// Inserts the accepted requests' executions and commits.
+async fn insert_and_commit(
+    client: &ClientWrapper,
     requests: &[&NewExecutions],
     accepted: &[(usize, i32)],
 ) -> Result<Inserted, StoreError> {
@@ -237,6 +258,8 @@ async fn insert(
         ids.push(wf_exec_ids);
     }
     if executions == 0 {
+        // Deduplication keys may have been claimed.
+        client.batch_execute("COMMIT").await?;
         return Ok(Inserted {
             ids,
             expected: 0,
@@ -244,27 +267,27 @@ async fn insert(
         });
     }
 
-    let statement = transaction.prepare_cached(INSERT).await?;
-    let inserted = transaction
-        .execute(
-            &statement,
-            &[
-                &rows.ids,
-                &rows.wf_exec_ids,
-                &rows.triggers,
-                &rows.requests,
-                &rows.seqs,
-                &per_request.workflows,
-                &per_request.webhooks,
-                &per_request.versions,
-                &per_request.request_ids,
-                &per_request.client_ips,
-                &per_request.methods,
-                &per_request.media_types,
-                &per_request.received_at,
-            ],
-        )
-        .await?;
+    let statement = client.prepare_cached(INSERT).await?;
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &rows.ids,
+        &rows.wf_exec_ids,
+        &rows.triggers,
+        &rows.requests,
+        &rows.seqs,
+        &per_request.workflows,
+        &per_request.webhooks,
+        &per_request.versions,
+        &per_request.request_ids,
+        &per_request.client_ips,
+        &per_request.methods,
+        &per_request.media_types,
+        &per_request.received_at,
+    ];
+    // Should the insert fail, the COMMIT sent behind it rolls back.
+    let (inserted, ()) = tokio::try_join!(
+        client.execute(&statement, &params),
+        client.batch_execute("COMMIT"),
+    )?;
     Ok(Inserted {
         ids,
         expected: executions as u64,
@@ -349,11 +372,11 @@ impl<'a> RequestRows<'a> {
 
 /// The executions the given requests already created, each in trigger order.
 async fn existing_ids(
-    transaction: &Transaction<'_>,
+    client: &ClientWrapper,
     request_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
-    let statement = transaction.prepare_cached(EXISTING).await?;
-    let rows = transaction.query(&statement, &[&request_ids]).await?;
+    let statement = client.prepare_cached(EXISTING).await?;
+    let rows = client.query(&statement, &[&request_ids]).await?;
     let mut existing: HashMap<Uuid, Vec<String>> = HashMap::new();
     for row in &rows {
         existing.entry(row.get(0)).or_default().push(row.get(1));
