@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
 
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    tonic_prost_build::configure()
+        // Reference-counted, so that a retried or batched call does not copy bodies.
+        .bytes(".sluice.v1.CreateExecutionRequest.triggers")
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::{net::IpAddr, time::SystemTime};
 
+use bytes::Bytes;
 use sluice_proto::{
     ids::WorkflowId,
     v1::{CreateExecutionRequest, create_execution_response::Outcome},
@@ -52,7 +53,7 @@ pub async fn commit(
         request_id: Uuid::now_v7().to_string(),
         workflow_id: webhook.workflow_id.to_string(),
         webhook_id: webhook.webhook_id.clone(),
-        triggers,
+        triggers: triggers.into_iter().map(Bytes::from).collect(),
         received_at: Some(facts.received_at.into()),
         client_ip: facts.client_ip.to_string(),
         method: facts.method.to_owned(),

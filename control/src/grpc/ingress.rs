@@ -165,8 +165,8 @@ fn insert_span() -> Span {
 }
 
 /// The request in domain terms. Every field comes from the ingress, so anything
-/// malformed is a caller bug, except a trigger that PostgreSQL cannot store. Triggers
-/// are moved, not copied: a request may carry hundreds of megabytes of them.
+/// malformed is a caller bug, except a trigger that PostgreSQL cannot store. Each
+/// trigger is copied once, out of the received message, which is dropped right after.
 fn parse(request: v1::CreateExecutionRequest) -> Result<NewExecutions, Error> {
     let request_id = Uuid::try_parse(&request.request_id)
         .map_err(|_| Error::invalid("request_id must be a UUID"))?;
@@ -184,8 +184,8 @@ fn parse(request: v1::CreateExecutionRequest) -> Result<NewExecutions, Error> {
             if trigger.is_empty() {
                 return Ok(None);
             }
-            String::from_utf8(trigger)
-                .map(Some)
+            std::str::from_utf8(&trigger)
+                .map(|text| Some(text.to_owned()))
                 .map_err(|_| Error::invalid("invalid trigger payload"))
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -94,7 +94,10 @@ pub fn execution_request(
         request_id: Uuid::new_v4().to_string(),
         workflow_id: config.workflow_id.clone(),
         webhook_id: config.webhook_id.clone(),
-        triggers: triggers.iter().map(|t| t.as_bytes().to_vec()).collect(),
+        triggers: triggers
+            .iter()
+            .map(|t| t.as_bytes().to_vec().into())
+            .collect(),
         received_at: Some(SystemTime::now().into()),
         client_ip: "203.0.113.7".to_owned(),
         method: "POST".to_owned(),

@@ -201,7 +201,7 @@ async fn a_delivery_the_control_plane_refused_is_written_when_it_comes_again() {
         request_id: uuid::Uuid::new_v4().to_string(),
         workflow_id: config.workflow_id.clone(),
         webhook_id: config.webhook_id.clone(),
-        triggers: vec![b"{}".to_vec()],
+        triggers: vec![b"{}".to_vec().into()],
         received_at: Some(std::time::SystemTime::now().into()),
         client_ip: "127.0.0.1".to_owned(),
         method: "POST".to_owned(),

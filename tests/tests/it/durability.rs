@@ -117,7 +117,7 @@ async fn create_execution_is_idempotent_on_the_request_id() {
         request_id: uuid::Uuid::new_v4().to_string(),
         workflow_id: config.workflow_id.clone(),
         webhook_id: config.webhook_id.clone(),
-        triggers: vec![b"{\"n\":1}".to_vec(), Vec::new()],
+        triggers: vec![b"{\"n\":1}".to_vec().into(), Vec::new().into()],
         received_at: Some(std::time::SystemTime::now().into()),
         client_ip: "127.0.0.1".to_owned(),
         method: "POST".to_owned(),
