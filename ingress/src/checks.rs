@@ -156,7 +156,7 @@ where
 
     // The body is parsed once, here; its failure is reported at step 11, after the
     // handshake and the published check that come first.
-    let parsed = trigger::parse(&body, media.format(), settings.max_ndjson_lines);
+    let parsed = trigger::parse(&body, media.format(), settings.max_ndjson_lines, query.echo);
 
     // Step 9: Slack's url_verification.
     if media.is_json_or_absent()

@@ -77,7 +77,7 @@ pub fn decode_request(
 
     let format = MediaType::from_headers(&headers).format();
     let build = |envelope: Option<&[u8]>| {
-        let payload = trigger::parse(&bytes, format, 1000).ok()?;
+        let payload = trigger::parse(&bytes, format, 1000, false).ok()?;
         trigger::build(payload, bytes.clone(), envelope, true)
             .ok()
             .map(|triggers| triggers.texts)

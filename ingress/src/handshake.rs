@@ -20,6 +20,9 @@ pub fn okta_challenge(query: &Query, headers: &HeaderMap) -> Option<String> {
 
 /// Slack's Events API `url_verification`: an object whose `type` is
 /// `url_verification` and whose `challenge` is a string.
+///
+/// Only bodies containing a value listed in `trigger::READ_MARKERS` are parsed into a
+/// `Value`; the one this reads is among them.
 pub fn slack_challenge(body: &Value) -> Option<&str> {
     let object = body.as_object()?;
     if object.get("type")?.as_str()? != "url_verification" {

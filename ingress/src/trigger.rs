@@ -18,6 +18,9 @@ pub enum Payload {
     /// Zero bytes after decoding, whatever the media type: TRIGGER is `null`.
     Empty,
     Json(Value),
+    /// A JSON body known to be valid but not turned into a value, because nothing
+    /// would read it (see [`is_read`]).
+    JsonUnread,
     Form(Map<String, Value>),
     /// One execution per line.
     Ndjson(Vec<Line>),
@@ -34,12 +37,46 @@ pub struct Triggers {
     pub echo: Option<Value>,
 }
 
-/// Parses a decoded body. `format` comes from the media type.
-pub fn parse(body: &[u8], format: BodyFormat, max_ndjson_lines: usize) -> Result<Payload, Reject> {
+/// Text that a JSON body must contain for any check to read its content: the values
+/// that `handshake::slack_challenge` and `dedup_key::find` look for (Slack's
+/// `url_verification` and `event_callback`, Stripe's `evt_` ids, Okta's event hook
+/// type). Whoever reads a new field of a JSON body adds its value here.
+const READ_MARKERS: &[&[u8]] = &[
+    b"url_verification",
+    b"event_callback",
+    b"evt_",
+    b"com.okta.event_hook",
+];
+
+/// Whether a JSON body's value is needed: for the echo, or because it may be one that
+/// a handshake or deduplication reads. A `\u` escape could spell any marker, so a body
+/// with one is always read.
+fn is_read(body: &[u8], echo: bool) -> bool {
+    echo || memchr::memmem::find(body, b"\\u").is_some()
+        || READ_MARKERS
+            .iter()
+            .any(|marker| memchr::memmem::find(body, marker).is_some())
+}
+
+/// Parses a decoded body. `format` comes from the media type; with `echo` the answer
+/// will return the parsed body.
+///
+/// Most JSON bodies are only validated: building a `Value` costs allocations for every
+/// string and object, and a copy of the body's size, for nothing when no one reads it.
+pub fn parse(
+    body: &[u8],
+    format: BodyFormat,
+    max_ndjson_lines: usize,
+    echo: bool,
+) -> Result<Payload, Reject> {
     if body.is_empty() {
         return Ok(Payload::Empty);
     }
     Ok(match format {
+        BodyFormat::Json if !is_read(body, echo) => {
+            json::validate(body)?;
+            Payload::JsonUnread
+        }
         BodyFormat::Json => Payload::Json(json::parse(body)?),
         BodyFormat::Form => Payload::Form(form::parse(body)?),
         BodyFormat::Ndjson => Payload::Ndjson(ndjson::parse(body, max_ndjson_lines)?),
@@ -63,6 +100,8 @@ pub fn build(
     let (texts, echoed) = match payload {
         Payload::Empty => (vec![wrap(b"null", b"").unwrap_or_default()], Value::Null),
         Payload::Json(value) => (vec![wrap(&body, &body).unwrap_or(body)], value),
+        // Never with echo, which always reads the body.
+        Payload::JsonUnread => (vec![wrap(&body, &body).unwrap_or(body)], Value::Null),
         Payload::Form(fields) => {
             let fields = Value::Object(fields);
             let text = serde_json::to_vec(&fields).expect("a form object always serialises");
@@ -104,7 +143,7 @@ mod tests {
         headers: Option<&[u8]>,
         echo: bool,
     ) -> Result<Triggers, Reject> {
-        let payload = parse(body.as_bytes(), format, 10)?;
+        let payload = parse(body.as_bytes(), format, 10, echo)?;
         build(payload, body.as_bytes().to_vec(), headers, echo)
     }
 
@@ -224,5 +263,64 @@ mod tests {
             error(&"1\n".repeat(11), BodyFormat::Ndjson),
             "Too many ndjson lines (limit 10)"
         );
+    }
+
+    #[test]
+    fn a_json_body_nothing_reads_is_validated_but_not_built() {
+        let body = r#"{"event":"push","data":"x"}"#;
+        assert_eq!(
+            parse(body.as_bytes(), BodyFormat::Json, 10, false),
+            Ok(Payload::JsonUnread)
+        );
+        let plain = triggers(body, BodyFormat::Json, None, false).unwrap();
+        assert_eq!(plain.texts, vec![body.as_bytes().to_vec()]);
+        assert_eq!(plain.echo, None);
+        assert_eq!(
+            parse(b"{\"a\":", BodyFormat::Json, 10, false),
+            Err(Reject::InvalidJson)
+        );
+        // The echo needs the value.
+        assert_eq!(
+            parse(body.as_bytes(), BodyFormat::Json, 10, true),
+            Ok(Payload::Json(serde_json::from_str(body).unwrap()))
+        );
+    }
+
+    #[test]
+    fn every_body_a_check_reads_is_built() {
+        let no_headers = http::HeaderMap::new();
+        let delivery = |body: &str| {
+            let payload = parse(body.as_bytes(), BodyFormat::Json, 10, false).unwrap();
+            crate::dedup_key::find(&no_headers, &payload)
+        };
+        assert_eq!(
+            delivery(r#"{"type":"event_callback","event_id":"Ev1"}"#).as_deref(),
+            Some("slack-event-id:Ev1")
+        );
+        assert_eq!(
+            delivery(r#"{"object":"event","id":"evt_1"}"#).as_deref(),
+            Some("stripe-event-id:evt_1")
+        );
+        assert_eq!(
+            delivery(r#"{"eventType":"com.okta.event_hook","data":{"events":[{"uuid":"u1"}]}}"#)
+                .as_deref(),
+            Some("okta-event-uuid:u1")
+        );
+        // Spelt with escapes, which no marker search can see through.
+        assert_eq!(
+            delivery(r#"{"type":"event\u005fcallback","event_id":"Ev2"}"#).as_deref(),
+            Some("slack-event-id:Ev2")
+        );
+
+        for body in [
+            r#"{"type":"url_verification","challenge":"c1"}"#,
+            r#"{"type":"url\u005fverification","challenge":"c1"}"#,
+        ] {
+            let Ok(Payload::Json(value)) = parse(body.as_bytes(), BodyFormat::Json, 10, false)
+            else {
+                panic!("{body} was not built");
+            };
+            assert_eq!(crate::handshake::slack_challenge(&value), Some("c1"));
+        }
     }
 }
