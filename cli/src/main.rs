@@ -4,6 +4,7 @@
 mod admin;
 mod args;
 mod dev;
+mod memory;
 mod servers;
 mod shutdown;
 mod telemetry;
@@ -24,6 +25,7 @@ const DEFAULT_LOG_FILTER: &str = "info,tokio_postgres=warn";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    memory::return_large_blocks_at_once();
     let cli = Cli::parse();
     let filter = cli
         .global
