@@ -25,6 +25,10 @@ pub use lists::{CommaList, TrustedProxies};
 pub use tls::{ControlClientTlsArgs, ControlTlsArgs};
 
 /// The control plane address admin commands use when nothing else names one.
+/// Where `sluice dev` keeps its state unless told otherwise, relative to the working
+/// directory; the admin commands find its tokens there.
+pub const DEFAULT_DATA_DIR: &str = ".sluice";
+
 pub const DEFAULT_CONTROL_URL: &str = "http://127.0.0.1:50051";
 
 #[derive(Parser, Debug)]
@@ -66,7 +70,7 @@ pub struct GlobalArgs {
         global = true,
         env = "SLUICE_DATA_DIR",
         value_name = "DIR",
-        default_value = ".sluice"
+        default_value = DEFAULT_DATA_DIR
     )]
     pub data_dir: PathBuf,
 

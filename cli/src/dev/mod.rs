@@ -18,7 +18,7 @@ use tracing::{info, warn};
 pub use self::data_dir::advertised_control_url;
 use self::{data_dir::DataDir, postgres::Cluster};
 use crate::{
-    args::{DEFAULT_CONTROL_URL, DevArgs},
+    args::{DEFAULT_CONTROL_URL, DEFAULT_DATA_DIR, DevArgs},
     servers::{self, Operations},
     shutdown::{Signals, Trigger},
 };
@@ -183,7 +183,8 @@ async fn serve(
             // A closed stdout (the terminal went away, a pipe reader exited) must not
             // stop the system, so a failed write is only logged.
             let mut stdout = std::io::stdout().lock();
-            if let Err(error) = writeln!(stdout, "{}", banner(&webhook, http_addr, &control_url))
+            let banner = banner(&webhook, http_addr, &control_url, data_dir.path());
+            if let Err(error) = writeln!(stdout, "{banner}")
                 .and_then(|()| stdout.flush())
             {
                 warn!(%error, "cannot print the banner to stdout");
@@ -259,12 +260,21 @@ async fn drain(
 
 /// What the operator sees once everything is up. The webhook URL contains its secret:
 /// it goes to the terminal, never to the log.
-fn banner(webhook: &sluice_proto::v1::Webhook, http_addr: SocketAddr, control_url: &str) -> String {
-    let control_flag = if control_url == DEFAULT_CONTROL_URL {
-        String::new()
-    } else {
-        format!(" --control {control_url}")
-    };
+/// The admin command it suggests works as printed: it names the data directory (where
+/// the tokens are) and the control plane when they are not the defaults.
+fn banner(
+    webhook: &sluice_proto::v1::Webhook,
+    http_addr: SocketAddr,
+    control_url: &str,
+    data_dir: &Path,
+) -> String {
+    let mut flags = String::new();
+    if data_dir != Path::new(DEFAULT_DATA_DIR) {
+        flags.push_str(&format!(" --data-dir {}", data_dir.display()));
+    }
+    if control_url != DEFAULT_CONTROL_URL {
+        flags.push_str(&format!(" --control {control_url}"));
+    }
     format!(
         "Sluice is running.\n  \
            webhook URL:   {url}\n  \
@@ -272,9 +282,45 @@ fn banner(webhook: &sluice_proto::v1::Webhook, http_addr: SocketAddr, control_ur
            control gRPC:  {control_url}\n\
          Try it:\n  \
            curl -X POST -H 'content-type: application/json' -d '{{\"alert_id\":\"A-1\"}}' '{url}'\n  \
-           sluice executions list {workflow}{control_flag} --json\n\
+           sluice executions list {workflow}{flags} --json\n\
          Press Ctrl-C to stop.",
         url = webhook.url,
         workflow = webhook.workflow_id,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suggested_command(data_dir: &str, control_url: &str) -> String {
+        let webhook = sluice_proto::v1::Webhook {
+            workflow_id: "wf_x".to_owned(),
+            url: "http://127.0.0.1:8080/webhooks/wf_x/s".to_owned(),
+            ..Default::default()
+        };
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let text = banner(&webhook, addr, control_url, Path::new(data_dir));
+        text.lines()
+            .find(|line| line.contains("sluice executions list"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_suggested_command_names_what_is_not_the_default() {
+        assert_eq!(
+            suggested_command(DEFAULT_DATA_DIR, DEFAULT_CONTROL_URL),
+            "sluice executions list wf_x --json"
+        );
+        assert_eq!(
+            suggested_command("/tmp/state", DEFAULT_CONTROL_URL),
+            "sluice executions list wf_x --data-dir /tmp/state --json"
+        );
+        assert_eq!(
+            suggested_command(DEFAULT_DATA_DIR, "http://127.0.0.1:6000"),
+            "sluice executions list wf_x --control http://127.0.0.1:6000 --json"
+        );
+    }
 }
