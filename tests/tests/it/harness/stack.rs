@@ -90,7 +90,7 @@ impl Stack {
 
         let http_listener = bind().await;
         let http = http_listener.local_addr().expect("http listener address");
-        let grpc_listener = bind().await;
+        let grpc_listener = bind_restartable().await;
         let grpc = grpc_listener.local_addr().expect("grpc listener address");
 
         let control_config = sluice_control::Config {
@@ -155,9 +155,19 @@ impl Stack {
     /// Starts the control plane again on the address it had.
     pub async fn restart_control(&mut self) {
         assert!(self.control.is_none(), "the control plane is still running");
-        let listener = TcpListener::bind(self.grpc)
-            .await
-            .expect("rebind the control plane's address");
+        // The port sits below the ephemeral range, so no other test is handed it while
+        // the control plane is down; a retry covers a port still being released.
+        let mut attempts = 0;
+        let listener = loop {
+            match TcpListener::bind(self.grpc).await {
+                Ok(listener) => break listener,
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("rebind the control plane's address: {error}"),
+            }
+        };
         self.control = Some(spawn_control(self.control_config.clone(), listener));
     }
 
@@ -178,6 +188,20 @@ impl Stack {
         }
         self.stop_control().await;
     }
+}
+
+/// A loopback port the control plane can be started on again after a stop: one below
+/// Linux's ephemeral range (32768 and up), where `bind(0)` and outgoing connections of
+/// other tests never land.
+async fn bind_restartable() -> TcpListener {
+    let start = (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+    for offset in 0..12_000u16 {
+        let port = 20_000 + (start + offset) % 12_000;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+            return listener;
+        }
+    }
+    panic!("no free loopback port between 20000 and 32000");
 }
 
 async fn bind() -> TcpListener {
