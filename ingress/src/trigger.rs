@@ -1,5 +1,8 @@
 //! From a decoded body to the TRIGGER of each execution.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use serde_json::{Map, Value};
 
 use crate::{
@@ -52,11 +55,17 @@ const READ_MARKERS: &[&[u8]] = &[
 /// a handshake or deduplication reads. A `\u` escape could spell any marker, so a body
 /// with one is always read.
 fn is_read(body: &[u8], echo: bool) -> bool {
-    echo || memchr::memmem::find(body, b"\\u").is_some()
-        || READ_MARKERS
-            .iter()
-            .any(|marker| memchr::memmem::find(body, marker).is_some())
+    echo || SEARCHES.iter().any(|search| search.find(body).is_some())
 }
+
+/// The searches [`is_read`] makes, prepared once rather than for every request.
+static SEARCHES: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+    READ_MARKERS
+        .iter()
+        .chain(&[&b"\\u"[..]])
+        .map(|needle| Finder::new(*needle))
+        .collect()
+});
 
 /// Parses a decoded body. `format` comes from the media type; with `echo` the answer
 /// will return the parsed body.
