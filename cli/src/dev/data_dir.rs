@@ -24,11 +24,14 @@ const WORKER_TOKEN: &str = "worker-token";
 /// lives: two runs would fight over one PostgreSQL cluster.
 pub struct DataDir {
     path: PathBuf,
+    /// The path as the operator gave it, for what is shown to them.
+    given: PathBuf,
     _lock: File,
 }
 
 impl DataDir {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let given = path;
         fs::create_dir_all(path)
             .with_context(|| format!("create the data dir {}", path.display()))?;
         // Absolute, because PostgreSQL runs in another working directory.
@@ -48,11 +51,19 @@ impl DataDir {
                 path.display()
             );
         }
-        Ok(Self { path, _lock: lock })
+        Ok(Self {
+            path,
+            given: given.to_path_buf(),
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn given(&self) -> &Path {
+        &self.given
     }
 
     /// Generated on first start and reused, so that webhook URLs stay valid across

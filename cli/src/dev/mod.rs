@@ -183,7 +183,7 @@ async fn serve(
             // A closed stdout (the terminal went away, a pipe reader exited) must not
             // stop the system, so a failed write is only logged.
             let mut stdout = std::io::stdout().lock();
-            let banner = banner(&webhook, http_addr, &control_url, data_dir.path());
+            let banner = banner(&webhook, http_addr, &control_url, data_dir.given());
             if let Err(error) = writeln!(stdout, "{banner}")
                 .and_then(|()| stdout.flush())
             {
