@@ -7,7 +7,7 @@ use sluice_proto::v1::{
 use tonic::Code;
 
 use crate::{
-    calls::{config, create_workflow, execution_request, ready_workflow, set_status, update},
+    calls::{Webhooks, execution_request, one_of_each},
     support,
 };
 
@@ -16,16 +16,11 @@ async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
     let Some(control) = support::start().await else {
         return;
     };
-    let online = ready_workflow(&control).await;
-    let offline = ready_workflow(&control).await;
-    update(&control, set_status(&offline.workflow_id, "offline"))
-        .await
-        .unwrap();
-    let unpublished = create_workflow(&control, "never published").await;
-    update(&control, set_status(&unpublished.id, "online"))
-        .await
-        .unwrap();
-    let unpublished = config(&control, &unpublished.id).await;
+    let Webhooks {
+        online,
+        offline,
+        unpublished,
+    } = one_of_each(&control).await;
 
     let two_lines = execution_request(&online, &[r#"{"n":1}"#, r#"{"n":2}"#]);
     let mut not_a_uuid = execution_request(&online, &["{}"]);

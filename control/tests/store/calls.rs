@@ -86,6 +86,34 @@ pub async fn ready_workflow(control: &Control) -> v1::WebhookConfig {
     config(control, &workflow.id).await
 }
 
+/// Three webhooks, one for each answer a creation can get besides an error.
+pub struct Webhooks {
+    /// Online and published.
+    pub online: v1::WebhookConfig,
+    /// Published, then switched offline.
+    pub offline: v1::WebhookConfig,
+    /// Online, with nothing published.
+    pub unpublished: v1::WebhookConfig,
+}
+
+pub async fn one_of_each(control: &Control) -> Webhooks {
+    let online = ready_workflow(control).await;
+    let offline = ready_workflow(control).await;
+    update(control, set_status(&offline.workflow_id, "offline"))
+        .await
+        .expect("switch the webhook offline");
+    let unpublished = create_workflow(control, "never published").await;
+    update(control, set_status(&unpublished.id, "online"))
+        .await
+        .expect("switch the webhook online");
+    let unpublished = config(control, &unpublished.id).await;
+    Webhooks {
+        online,
+        offline,
+        unpublished,
+    }
+}
+
 pub fn execution_request(
     config: &v1::WebhookConfig,
     triggers: &[&str],

@@ -7,7 +7,7 @@ use tokio::task::JoinSet;
 use tonic::Code;
 
 use crate::{
-    calls::{config, create_workflow, execution_request, ready_workflow, set_status, update},
+    calls::{Webhooks, execution_request, one_of_each, ready_workflow},
     support,
 };
 
@@ -158,16 +158,11 @@ async fn webhooks_in_one_batch_are_decided_each_on_its_own() {
     let Some(control) = support::start().await else {
         return;
     };
-    let online = ready_workflow(&control).await;
-    let offline = ready_workflow(&control).await;
-    update(&control, set_status(&offline.workflow_id, "offline"))
-        .await
-        .unwrap();
-    let unpublished = create_workflow(&control, "never published").await;
-    update(&control, set_status(&unpublished.id, "online"))
-        .await
-        .unwrap();
-    let unpublished = config(&control, &unpublished.id).await;
+    let Webhooks {
+        online,
+        offline,
+        unpublished,
+    } = one_of_each(&control).await;
 
     let mut calls = JoinSet::new();
     for caller in 0..CALLERS {
