@@ -25,6 +25,8 @@ use tonic::{
 };
 use tracing::Span;
 
+use crate::control::{authorized, bounded};
+
 /// Calls in flight at once. More senders keep more of the control plane's writers
 /// busy; fewer make each call carry more requests.
 const SENDERS: usize = 8;
@@ -165,12 +167,7 @@ impl Sender {
             .span
             .in_scope(|| sluice_telemetry::propagation::inject(request.metadata_mut()));
         let mut client = self.client.clone();
-        let result = match tokio::time::timeout(timeout, client.create_execution(request)).await {
-            Ok(result) => result.map(tonic::Response::into_inner),
-            Err(_) => Err(Status::deadline_exceeded(
-                "the control plane did not answer in time",
-            )),
-        };
+        let result = bounded(timeout, client.create_execution(request)).await;
         attempt.reply.send(result).map_err(drop)
     }
 
@@ -193,12 +190,7 @@ impl Sender {
         let mut request = self.request(CreateExecutionsRequest { requests }, timeout);
         sluice_telemetry::propagation::inject(request.metadata_mut());
         let mut client = self.client.clone();
-        let answer = match tokio::time::timeout(timeout, client.create_executions(request)).await {
-            Ok(result) => result.map(tonic::Response::into_inner),
-            Err(_) => Err(Status::deadline_exceeded(
-                "the control plane did not answer in time",
-            )),
-        };
+        let answer = bounded(timeout, client.create_executions(request)).await;
         match answer {
             Ok(response) if response.results.len() == replies.len() => {
                 for (reply, result) in replies.into_iter().zip(response.results) {
@@ -231,13 +223,8 @@ impl Sender {
 
     /// A call carrying the ingress's credential and its deadline.
     fn request<M>(&self, message: M, timeout: Duration) -> Request<M> {
-        let mut request = Request::new(message);
+        let mut request = authorized(message, self.authorization.as_ref());
         request.set_timeout(timeout);
-        if let Some(authorization) = &self.authorization {
-            request
-                .metadata_mut()
-                .insert("authorization", authorization.clone());
-        }
         request
     }
 }

@@ -214,25 +214,42 @@ impl ControlClient {
         request.set_timeout(timeout);
         // Makes the control plane's spans of this call children of the request's span.
         sluice_telemetry::propagation::inject(request.metadata_mut());
-        match tokio::time::timeout(timeout, send(self.client.clone(), request)).await {
-            Ok(result) => result.map(tonic::Response::into_inner),
-            Err(_) => Err(Status::deadline_exceeded(
-                "the control plane did not answer in time",
-            )),
-        }
+        bounded(timeout, send(self.client.clone(), request)).await
     }
 }
 
 impl ControlClient {
     /// A request carrying the ingress's credential.
     fn request<M>(&self, message: M) -> Request<M> {
-        let mut request = Request::new(message);
-        if let Some(authorization) = &self.authorization {
-            request
-                .metadata_mut()
-                .insert("authorization", authorization.clone());
-        }
+        authorized(message, self.authorization.as_ref())
+    }
+}
+
+/// A request carrying `authorization`, when there is one.
+pub(crate) fn authorized<M>(
+    message: M,
+    authorization: Option<&MetadataValue<Ascii>>,
+) -> Request<M> {
+    let mut request = Request::new(message);
+    if let Some(authorization) = authorization {
         request
+            .metadata_mut()
+            .insert("authorization", authorization.clone());
+    }
+    request
+}
+
+/// The answer to a call, bounded by `timeout` here as well: the deadline the call
+/// carries holds only if the server honours it.
+pub(crate) async fn bounded<R>(
+    timeout: Duration,
+    call: impl Future<Output = Result<tonic::Response<R>, Status>>,
+) -> Result<R, Status> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map(tonic::Response::into_inner),
+        Err(_) => Err(Status::deadline_exceeded(
+            "the control plane did not answer in time",
+        )),
     }
 }
 
