@@ -7,7 +7,7 @@ use sluice_proto::v1::{
 use tonic::Code;
 
 use crate::{
-    calls::{Webhooks, execution_request, one_of_each},
+    calls::{Webhooks, create_execution, execution_request, one_of_each, ready_workflow},
     support,
 };
 
@@ -94,5 +94,62 @@ async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
         .map(|row| row.get(0))
         .collect();
     assert_eq!(stored, first.wf_exec_ids);
+    control.stop().await;
+}
+
+/// A request written by an earlier call (a retry whose first answer was lost), sent in
+/// one call with new requests: the new ones are written, the repeat writes nothing and
+/// gets its first ids.
+#[tokio::test]
+async fn a_repeat_among_new_requests_gets_its_first_ids() {
+    let Some(control) = support::start().await else {
+        return;
+    };
+    let webhook = ready_workflow(&control).await;
+    let earlier = execution_request(&webhook, &[r#"{"n":1}"#, r#"{"n":2}"#]);
+    let first = create_execution(&control, earlier.clone()).await.unwrap();
+    assert_eq!(first.wf_exec_ids.len(), 2);
+
+    let before = execution_request(&webhook, &[r#"{"new":"before"}"#]);
+    let after = execution_request(&webhook, &[r#"{"new":"after"}"#]);
+    let requests = vec![before.clone(), earlier.clone(), after.clone()];
+    let answer = control
+        .ingress
+        .clone()
+        .create_executions(v1::CreateExecutionsRequest { requests })
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<Vec<String>> = answer
+        .results
+        .into_iter()
+        .map(|result| match result.result {
+            Some(Slot::Created(created)) => {
+                assert_eq!(created.outcome(), Outcome::Created);
+                created.wf_exec_ids
+            }
+            other => panic!("expected executions, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids[1], first.wf_exec_ids);
+
+    // Two rows from the first call and one for each new request, each stored under
+    // the id it was answered with.
+    assert_eq!(control.count("SELECT count(*) FROM executions").await, 4);
+    for (request, ids) in [(&before, &ids[0]), (&earlier, &ids[1]), (&after, &ids[2])] {
+        let stored: Vec<String> = control
+            .db
+            .query(
+                "SELECT wf_exec_id FROM executions WHERE request_id = $1::text::uuid
+                 ORDER BY request_seq",
+                &[&request.request_id],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(&stored, ids);
+    }
     control.stop().await;
 }
