@@ -153,3 +153,62 @@ async fn a_repeat_among_new_requests_gets_its_first_ids() {
     }
     control.stop().await;
 }
+
+/// Refusals in a call whose other requests are written: only the requests of online,
+/// published webhooks get rows, and each refused one is told why.
+#[tokio::test]
+async fn refused_requests_in_a_written_call_are_each_told_why() {
+    let Some(control) = support::start().await else {
+        return;
+    };
+    let Webhooks {
+        online,
+        offline,
+        unpublished,
+    } = one_of_each(&control).await;
+    let mut unknown = execution_request(&online, &["{}"]);
+    unknown.workflow_id = uuid::Uuid::now_v7().to_string();
+    let requests = vec![
+        execution_request(&online, &[r#"{"n":1}"#]),
+        execution_request(&offline, &["{}"]),
+        execution_request(&unpublished, &["{}"]),
+        unknown,
+        execution_request(&online, &[r#"{"n":2}"#, r#"{"n":3}"#]),
+    ];
+    let answer = control
+        .ingress
+        .clone()
+        .create_executions(v1::CreateExecutionsRequest { requests })
+        .await
+        .unwrap()
+        .into_inner();
+    let answers: Vec<(Outcome, usize)> = answer
+        .results
+        .into_iter()
+        .map(|result| match result.result {
+            Some(Slot::Created(created)) => (created.outcome(), created.wf_exec_ids.len()),
+            other => panic!("expected an answer, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (Outcome::Created, 1),
+            (Outcome::WebhookOffline, 0),
+            (Outcome::NotPublished, 0),
+            (Outcome::WebhookNotFound, 0),
+            (Outcome::Created, 2),
+        ]
+    );
+    assert_eq!(control.count("SELECT count(*) FROM executions").await, 3);
+    assert_eq!(
+        control
+            .count(&format!(
+                "SELECT count(*) FROM executions WHERE workflow_id = '{}'",
+                online.workflow_id
+            ))
+            .await,
+        3
+    );
+    control.stop().await;
+}
