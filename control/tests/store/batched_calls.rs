@@ -7,7 +7,9 @@ use sluice_proto::v1::{
 use tonic::Code;
 
 use crate::{
-    calls::{Webhooks, create_execution, execution_request, one_of_each, ready_workflow},
+    calls::{
+        Webhooks, create_execution, execution_request, one_of_each, ready_workflow, stored_ids,
+    },
     support,
 };
 
@@ -81,19 +83,10 @@ async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
 
     // Two for the first request (once, despite its retry) and one for the empty body.
     assert_eq!(control.count("SELECT count(*) FROM executions").await, 3);
-    let stored: Vec<String> = control
-        .db
-        .query(
-            "SELECT wf_exec_id FROM executions WHERE request_id = $1::text::uuid
-             ORDER BY request_seq",
-            &[&two_lines.request_id],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    assert_eq!(stored, first.wf_exec_ids);
+    assert_eq!(
+        stored_ids(&control, &two_lines.request_id).await,
+        first.wf_exec_ids
+    );
     control.stop().await;
 }
 
@@ -137,19 +130,7 @@ async fn a_repeat_among_new_requests_gets_its_first_ids() {
     // the id it was answered with.
     assert_eq!(control.count("SELECT count(*) FROM executions").await, 4);
     for (request, ids) in [(&before, &ids[0]), (&earlier, &ids[1]), (&after, &ids[2])] {
-        let stored: Vec<String> = control
-            .db
-            .query(
-                "SELECT wf_exec_id FROM executions WHERE request_id = $1::text::uuid
-                 ORDER BY request_seq",
-                &[&request.request_id],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        assert_eq!(&stored, ids);
+        assert_eq!(&stored_ids(&control, &request.request_id).await, ids);
     }
     control.stop().await;
 }

@@ -136,6 +136,22 @@ pub fn execution_request(
     }
 }
 
+/// The ids stored for a request's executions, in trigger order.
+pub async fn stored_ids(control: &Control, request_id: &str) -> Vec<String> {
+    control
+        .db
+        .query(
+            "SELECT wf_exec_id FROM executions WHERE request_id = $1::text::uuid
+             ORDER BY request_seq",
+            &[&request_id],
+        )
+        .await
+        .expect("read a request's executions")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 pub async fn create_execution(
     control: &Control,
     request: v1::CreateExecutionRequest,
