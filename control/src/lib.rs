@@ -168,8 +168,15 @@ pub async fn run(
     let key_use = KeyUse::default();
     let flusher = key_use.spawn_flusher(store.clone(), stopped.clone());
 
-    let (executions, writers) =
-        GroupCommit::spawn(store.clone(), config.writers, config.metrics.clone());
+    let (executions, writers) = GroupCommit::spawn(
+        store.clone(),
+        config.writers,
+        config.metrics.clone(),
+        arrivals.clone(),
+    );
+    // Stopped only after the last writer, so that its commits are announced too.
+    let (stop_notifier, notifier_stopped) = tokio::sync::watch::channel(false);
+    let notifier = arrivals.spawn_notifier(store.clone(), notifier_stopped);
     let retention = config
         .retention
         .map(|age| retention::spawn(store.clone(), age, stopped.clone()));
@@ -253,6 +260,8 @@ pub async fn run(
     for writer in writers {
         let _ = writer.await;
     }
+    stop_notifier.send_replace(true);
+    let _ = notifier.await;
     if let Some(retention) = retention {
         let _ = retention.await;
     }

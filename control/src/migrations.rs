@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "lighter_execution_inserts",
         sql: include_str!("../migrations/0005_lighter_execution_inserts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "announced_executions",
+        sql: include_str!("../migrations/0006_announced_executions.sql"),
+    },
 ];
 
 /// The advisory lock key every migration runner takes (`sluice` in ASCII, then 1).

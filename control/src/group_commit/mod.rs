@@ -19,11 +19,14 @@ use tokio::{
     task::JoinHandle,
 };
 
+use sluice_proto::v1::create_execution_response::Outcome;
+
 use crate::{
     error::Error,
     executions::{Created, NewExecutions},
     metrics::Metrics,
     store::{Store, StoreError},
+    watch::Arrivals,
     workflows,
 };
 
@@ -54,11 +57,24 @@ struct Job {
 impl GroupCommit {
     /// Starts `writers` writer tasks (at least one). They end once every handle is
     /// dropped and the queue is empty.
-    pub fn spawn(store: Store, writers: usize, metrics: Metrics) -> (Self, Vec<JoinHandle<()>>) {
+    /// Every commit that creates executions is announced through `arrivals`.
+    pub fn spawn(
+        store: Store,
+        writers: usize,
+        metrics: Metrics,
+        arrivals: Arrivals,
+    ) -> (Self, Vec<JoinHandle<()>>) {
         let (queue, jobs) = mpsc::unbounded_channel();
         let jobs = Arc::new(Mutex::new(jobs));
         let tasks = (0..writers.max(1))
-            .map(|_| tokio::spawn(writer(store.clone(), jobs.clone(), metrics.clone())))
+            .map(|_| {
+                tokio::spawn(writer(
+                    store.clone(),
+                    jobs.clone(),
+                    metrics.clone(),
+                    arrivals.clone(),
+                ))
+            })
             .collect();
         (Self { queue }, tasks)
     }
@@ -77,10 +93,17 @@ impl GroupCommit {
     }
 }
 
-async fn writer(store: Store, jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, metrics: Metrics) {
+async fn writer(
+    store: Store,
+    jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    metrics: Metrics,
+    arrivals: Arrivals,
+) {
     while let Some(batch) = next_batch(&jobs).await {
         metrics.commit_batch(batch.len());
-        write_batch(&store, batch).await;
+        if write_batch(&store, batch).await {
+            arrivals.committed();
+        }
     }
 }
 
@@ -105,16 +128,20 @@ async fn next_batch(jobs: &Mutex<mpsc::UnboundedReceiver<Job>>) -> Option<Vec<Jo
     Some(batch)
 }
 
-async fn write_batch(store: &Store, batch: Vec<Job>) {
+/// Writes a batch and answers its requests; true when executions may have been
+/// committed (a request answered with executions, new or written before).
+async fn write_batch(store: &Store, batch: Vec<Job>) -> bool {
     let (requests, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
         .map(|job| (job.request, job.reply))
         .unzip();
     let refs: Vec<&NewExecutions> = requests.iter().collect();
+    let mut committed = false;
 
     match write::write(store, &refs).await {
         Ok(created) => {
             for (reply, created) in replies.into_iter().zip(created) {
+                committed |= created.outcome == Outcome::Created;
                 // A caller that gave up no longer listens; its executions stand.
                 let _ = reply.send(Ok(created));
             }
@@ -137,7 +164,11 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
             for (request, reply) in refs.iter().zip(replies) {
                 let result = write::write(store, &[request]).await;
                 let result = match result {
-                    Ok(mut created) => Ok(created.remove(0)),
+                    Ok(mut created) => {
+                        let created = created.remove(0);
+                        committed |= created.outcome == Outcome::Created;
+                        Ok(created)
+                    }
                     Err(StoreError::Query(error)) => Err(request_error(error)),
                     Err(error) => Err(Error::Store(error)),
                 };
@@ -145,6 +176,7 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
             }
         }
     }
+    committed
 }
 
 fn single_reply<T>(mut replies: Vec<T>) -> T {

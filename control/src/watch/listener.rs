@@ -110,7 +110,10 @@ fn forward(
         Some(Ok(AsyncMessage::Notification(notification)))
             if notification.channel() == EXECUTIONS_CHANNEL =>
         {
-            arrivals.announce();
+            // This replica's own commits woke its workers when they were made.
+            if !arrivals.is_own(notification.payload()) {
+                arrivals.announce();
+            }
             Ok(())
         }
         Some(Ok(AsyncMessage::Notification(notification))) => {

@@ -4,6 +4,7 @@
 //! and drops its own database. `SLUICE_SKIP_DB_TESTS=1` skips them instead.
 
 mod api_keys;
+mod arrivals;
 mod availability;
 mod batched_calls;
 mod calls;

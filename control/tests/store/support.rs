@@ -12,6 +12,7 @@ pub const SIGNING_SECRET: &str = "store-test-signing-secret";
 pub const PUBLIC_URL: &str = "https://hooks.example.com/api/";
 
 pub struct Control {
+    channel: Channel,
     pub admin: AdminClient<Channel>,
     pub ingress: IngressControlClient<Channel>,
     /// A direct connection to the test's database, for asserting what is stored.
@@ -84,6 +85,7 @@ pub async fn start() -> Option<Control> {
 
     let (shutdown, task, channel) = serve(&database_url).await;
     Some(Control {
+        channel: channel.clone(),
         admin: AdminClient::new(channel.clone()),
         ingress: IngressControlClient::new(channel),
         db: connect(&database_url).await,
@@ -154,6 +156,16 @@ impl Control {
         self.stop_server().await;
         drop(self.db);
         drop_database(&self.server_url, &self.database).await;
+    }
+
+    /// A channel to the control plane, for clients of other services.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// The URL of the test's database, for a second control plane on it.
+    pub fn database_url(&self) -> String {
+        with_database(&self.server_url, &self.database)
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
