@@ -15,14 +15,30 @@ const BASE62: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP
 /// Characters needed for any 128-bit value (62^22 > 2^128).
 const SHORT_LEN: usize = 22;
 
+/// 62^10, the largest power of 62 below 2^64.
+const TEN_DIGITS: u128 = 839_299_365_868_340_224;
+
 /// The base62 spelling of `value`, left-padded with `0` to 22 characters.
-pub fn base62_encode(mut value: u128) -> String {
+///
+/// Every execution id is spelled with it. A 128-bit division costs a library call, so
+/// the value is first split into its lowest ten digits, the ten above them and the two
+/// highest (two 128-bit divisions), and each part is spelled with 64-bit arithmetic:
+/// about a quarter of the time of dividing the whole value by 62 once per digit.
+pub fn base62_encode(value: u128) -> String {
     let mut digits = [b'0'; SHORT_LEN];
-    for slot in digits.iter_mut().rev() {
+    let upper = value / TEN_DIGITS;
+    spell(&mut digits[12..], (value % TEN_DIGITS) as u64);
+    spell(&mut digits[2..12], (upper % TEN_DIGITS) as u64);
+    spell(&mut digits[..2], (upper / TEN_DIGITS) as u64);
+    digits.iter().map(|&d| d as char).collect()
+}
+
+/// Writes the lowest `slots.len()` base62 digits of `value` into `slots`.
+fn spell(slots: &mut [u8], mut value: u64) {
+    for slot in slots.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    digits.iter().map(|&d| d as char).collect()
 }
 
 /// The value of a base62 string of exactly 22 characters, or `None` if it has another
@@ -170,6 +186,40 @@ mod tests {
             "../../etc/passwd",
         ] {
             assert_eq!(WorkflowId::parse(spelling), None, "{spelling}");
+        }
+    }
+
+    /// The spelling by definition: one division of the whole value per digit.
+    fn base62_digit_by_digit(mut value: u128) -> String {
+        let mut digits = [b'0'; SHORT_LEN];
+        for slot in digits.iter_mut().rev() {
+            *slot = BASE62[(value % 62) as usize];
+            value /= 62;
+        }
+        digits.iter().map(|&d| d as char).collect()
+    }
+
+    #[test]
+    fn base62_spells_every_value_as_digit_by_digit_division_does() {
+        let mut edges = vec![0, 1, 61, 62, u128::MAX, u128::MAX - 1];
+        // Both sides of each place where the value is split.
+        for power in [TEN_DIGITS, TEN_DIGITS * TEN_DIGITS] {
+            edges.extend([power - 1, power, power + 1]);
+        }
+        // And a spread of values of every size, from a fixed pseudo-random sequence.
+        let mut value: u128 = 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef;
+        let spread = (0..10_000).map(|index| {
+            value = value
+                .wrapping_mul(0x2545_f491_4f6c_dd1d_2545_f491_4f6c_dd1d)
+                .wrapping_add(1_442_695_040_888_963_407);
+            value >> (index % 128)
+        });
+        for value in edges.into_iter().chain(spread) {
+            assert_eq!(
+                base62_encode(value),
+                base62_digit_by_digit(value),
+                "{value}"
+            );
         }
     }
 
