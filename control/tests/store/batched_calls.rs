@@ -10,8 +10,35 @@ use crate::{
     calls::{
         Webhooks, create_execution, execution_request, one_of_each, ready_workflow, stored_ids,
     },
-    support,
+    support::{self, Control},
 };
+
+/// Sends `requests` in one `CreateExecutions` call and returns the result at each
+/// position.
+async fn create_executions(
+    control: &Control,
+    requests: Vec<v1::CreateExecutionRequest>,
+) -> Vec<Slot> {
+    control
+        .ingress
+        .clone()
+        .create_executions(v1::CreateExecutionsRequest { requests })
+        .await
+        .expect("the call is answered")
+        .into_inner()
+        .results
+        .into_iter()
+        .map(|result| result.result.expect("every slot holds a result"))
+        .collect()
+}
+
+/// The executions created for a request, or a panic naming what came instead.
+fn created(slot: Slot) -> v1::CreateExecutionResponse {
+    match slot {
+        Slot::Created(created) => created,
+        Slot::Error(error) => panic!("expected an answer, got {error:?}"),
+    }
+}
 
 #[tokio::test]
 async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
@@ -37,34 +64,22 @@ async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
         two_lines.clone(),
         execution_request(&online, &[""]),
     ];
-    let answer = control
-        .ingress
-        .clone()
-        .create_executions(v1::CreateExecutionsRequest { requests })
-        .await
-        .unwrap()
-        .into_inner();
-    let results: Vec<Slot> = answer
-        .results
-        .into_iter()
-        .map(|result| result.result.expect("every slot holds a result"))
-        .collect();
+    let results = create_executions(&control, requests).await;
     assert_eq!(results.len(), 7);
 
-    let created = |slot: &Slot| match slot {
-        Slot::Created(created) => created.clone(),
-        Slot::Error(error) => panic!("expected an answer, got {error:?}"),
-    };
     let failed = |slot: &Slot| match slot {
         Slot::Error(error) => (Code::from_i32(error.code), error.message.clone()),
         Slot::Created(created) => panic!("expected an error, got {created:?}"),
     };
 
-    let first = created(&results[0]);
+    let first = created(results[0].clone());
     assert_eq!(first.outcome(), Outcome::Created);
     assert_eq!(first.wf_exec_ids.len(), 2);
-    assert_eq!(created(&results[1]).outcome(), Outcome::WebhookOffline);
-    assert_eq!(created(&results[2]).outcome(), Outcome::NotPublished);
+    assert_eq!(
+        created(results[1].clone()).outcome(),
+        Outcome::WebhookOffline
+    );
+    assert_eq!(created(results[2].clone()).outcome(), Outcome::NotPublished);
     assert_eq!(
         failed(&results[3]),
         (
@@ -76,8 +91,8 @@ async fn a_batched_call_answers_each_request_as_a_call_of_its_own() {
         failed(&results[4]),
         (Code::InvalidArgument, "invalid trigger payload".to_owned())
     );
-    assert_eq!(created(&results[5]).wf_exec_ids, first.wf_exec_ids);
-    let empty = created(&results[6]);
+    assert_eq!(created(results[5].clone()).wf_exec_ids, first.wf_exec_ids);
+    let empty = created(results[6].clone());
     assert_eq!(empty.outcome(), Outcome::Created);
     assert_eq!(empty.wf_exec_ids.len(), 1);
 
@@ -106,22 +121,13 @@ async fn a_repeat_among_new_requests_gets_its_first_ids() {
     let before = execution_request(&webhook, &[r#"{"new":"before"}"#]);
     let after = execution_request(&webhook, &[r#"{"new":"after"}"#]);
     let requests = vec![before.clone(), earlier.clone(), after.clone()];
-    let answer = control
-        .ingress
-        .clone()
-        .create_executions(v1::CreateExecutionsRequest { requests })
+    let ids: Vec<Vec<String>> = create_executions(&control, requests)
         .await
-        .unwrap()
-        .into_inner();
-    let ids: Vec<Vec<String>> = answer
-        .results
         .into_iter()
-        .map(|result| match result.result {
-            Some(Slot::Created(created)) => {
-                assert_eq!(created.outcome(), Outcome::Created);
-                created.wf_exec_ids
-            }
-            other => panic!("expected executions, got {other:?}"),
+        .map(|slot| {
+            let created = created(slot);
+            assert_eq!(created.outcome(), Outcome::Created);
+            created.wf_exec_ids
         })
         .collect();
     assert_eq!(ids[1], first.wf_exec_ids);
@@ -156,20 +162,11 @@ async fn refused_requests_in_a_written_call_are_each_told_why() {
         unknown,
         execution_request(&online, &[r#"{"n":2}"#, r#"{"n":3}"#]),
     ];
-    let answer = control
-        .ingress
-        .clone()
-        .create_executions(v1::CreateExecutionsRequest { requests })
+    let answers: Vec<(Outcome, usize)> = create_executions(&control, requests)
         .await
-        .unwrap()
-        .into_inner();
-    let answers: Vec<(Outcome, usize)> = answer
-        .results
         .into_iter()
-        .map(|result| match result.result {
-            Some(Slot::Created(created)) => (created.outcome(), created.wf_exec_ids.len()),
-            other => panic!("expected an answer, got {other:?}"),
-        })
+        .map(created)
+        .map(|created| (created.outcome(), created.wf_exec_ids.len()))
         .collect();
     assert_eq!(
         answers,
