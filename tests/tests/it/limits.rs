@@ -78,7 +78,7 @@ async fn a_webhook_over_its_rate_is_answered_429_but_handshakes_still_pass() {
     assert_eq!(slack.json(), json!({"challenge": "c1"}));
 
     // A wrong URL is still refused as such, and another webhook has its own budget.
-    let wrong = format!("{}0", &webhook.path[..webhook.path.len() - 1]);
+    let wrong = webhook.path_with_wrong_secret();
     assert_eq!(
         stack.send(Request::post(&wrong).json("{}")).await.status,
         401

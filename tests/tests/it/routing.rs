@@ -5,18 +5,9 @@ use http::Method;
 use serde_json::{Value, json};
 use sluice_proto::ids::WorkflowId;
 
-use crate::harness::{Options, Request, Setup, Stack, Webhook};
+use crate::harness::{Options, Request, Setup, Stack};
 
 const UNAUTHORIZED: &str = "Unauthorized webhook request";
-
-fn with_wrong_secret(webhook: &Webhook) -> String {
-    let flipped = if webhook.path.ends_with('0') {
-        '1'
-    } else {
-        '0'
-    };
-    format!("{}{flipped}", &webhook.path[..webhook.path.len() - 1])
-}
 
 async fn assert_unauthorized(stack: &Stack, request: Request) {
     let response = stack.send(request).await;
@@ -30,7 +21,7 @@ async fn wrong_secret_is_unauthorized_and_stores_nothing() {
     let webhook = stack.webhook(Setup::default()).await;
     assert_unauthorized(
         &stack,
-        Request::post(with_wrong_secret(&webhook)).json("{}"),
+        Request::post(webhook.path_with_wrong_secret()).json("{}"),
     )
     .await;
     assert_unauthorized(
@@ -64,7 +55,7 @@ async fn secret_is_checked_before_anything_else() {
             ..Setup::default()
         })
         .await;
-    let wrong = with_wrong_secret(&webhook);
+    let wrong = webhook.path_with_wrong_secret();
     for method in [
         Method::POST,
         Method::PUT,

@@ -54,6 +54,15 @@ pub struct Webhook {
     pub api_key: Option<String>,
 }
 
+impl Webhook {
+    /// The webhook's path with the secret's last character changed, so that it is
+    /// always wrong.
+    pub fn path_with_wrong_secret(&self) -> String {
+        let flipped = if self.path.ends_with('0') { '1' } else { '0' };
+        format!("{}{flipped}", &self.path[..self.path.len() - 1])
+    }
+}
+
 impl Stack {
     /// Creates a workflow and configures its webhook as `setup` says.
     pub async fn webhook(&self, setup: Setup) -> Webhook {
