@@ -89,7 +89,7 @@ async fn no_secret_appears_in_the_most_verbose_logs() {
         )
         .await;
     assert_eq!(wrong_key.status, 401);
-    let wrong_secret = format!("{}0", &webhook.path[..webhook.path.len() - 1]);
+    let wrong_secret = webhook.path_with_wrong_secret();
     assert_eq!(
         stack
             .send(Request::post(&wrong_secret).json("{}"))
