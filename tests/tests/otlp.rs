@@ -66,8 +66,8 @@ async fn start_receiver() -> (String, Receiver) {
 /// Requests sent at once after the first, lone one.
 const BURST: usize = 64;
 
-fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
-    spans.iter().filter(|span| span.name == name).collect()
+fn named<'a>(spans: impl IntoIterator<Item = &'a Span>, name: &str) -> Vec<&'a Span> {
+    spans.into_iter().filter(|span| span.name == name).collect()
 }
 
 // Several worker threads: flushing blocks one while the exporter sends on the others.
@@ -121,10 +121,7 @@ async fn one_webhook_request_is_one_trace_across_both_services_and_the_database(
             .iter()
             .filter(|span| span.trace_id == request.trace_id)
             .collect();
-        let handlers: Vec<&&Span> = trace
-            .iter()
-            .filter(|span| span.name == "IngressControl.CreateExecution")
-            .collect();
+        let handlers = named(trace.iter().copied(), "IngressControl.CreateExecution");
         assert_eq!(
             handlers.len(),
             1,
@@ -137,20 +134,17 @@ async fn one_webhook_request_is_one_trace_across_both_services_and_the_database(
             shared += 1;
         } else {
             // A call of its own, joined through the call's metadata.
-            let calls: Vec<&&Span> = trace
-                .iter()
-                .filter(|span| span.name == "/sluice.v1.IngressControl/CreateExecution")
-                .collect();
+            let calls = named(
+                trace.iter().copied(),
+                "/sluice.v1.IngressControl/CreateExecution",
+            );
             assert_eq!(calls.len(), 1, "the control plane's call joined the trace");
             assert_eq!(calls[0].parent_span_id, request.span_id);
             assert_eq!(handler.parent_span_id, calls[0].span_id);
             alone += 1;
         }
 
-        let statements: Vec<&&Span> = trace
-            .iter()
-            .filter(|span| span.name == "INSERT executions")
-            .collect();
+        let statements = named(trace.iter().copied(), "INSERT executions");
         assert_eq!(statements.len(), 1, "the database span is in the trace");
         assert_eq!(statements[0].parent_span_id, handler.span_id);
     }

@@ -92,18 +92,26 @@ const EXISTING: &str = "SELECT request_id, wf_exec_id FROM executions
 /// written once and answered the same each time.
 pub async fn write(store: &Store, requests: &[&NewExecutions]) -> Result<Vec<Created>, StoreError> {
     let client = store.client().await?;
-    let mut written = write_on(&client, requests, Insert::New).await;
+    match attempt(&client, requests, Insert::New).await {
+        Err(StoreError::Query(error)) if repeats_a_request(&error) => {
+            attempt(&client, requests, Insert::SkippingWritten).await
+        }
+        written => written,
+    }
+}
+
+/// [`write_on`], leaving no transaction open on the connection when it fails.
+async fn attempt(
+    client: &ClientWrapper,
+    requests: &[&NewExecutions],
+    insert: Insert,
+) -> Result<Vec<Created>, StoreError> {
+    let written = write_on(client, requests, insert).await;
     if written.is_err() {
         // The failure may have left the connection inside the transaction; a ROLLBACK
         // outside one only draws a warning. A connection that cannot even do this is
         // closed, and the pool does not hand it out again.
         let _ = client.batch_execute("ROLLBACK").await;
-    }
-    if matches!(&written, Err(StoreError::Query(error)) if repeats_a_request(error)) {
-        written = write_on(&client, requests, Insert::SkippingWritten).await;
-        if written.is_err() {
-            let _ = client.batch_execute("ROLLBACK").await;
-        }
     }
     written
 }

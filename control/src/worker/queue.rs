@@ -50,29 +50,24 @@ pub async fn lease(
                  ORDER BY id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED
+             ),
+             leased AS (
+                 UPDATE executions e
+                 SET status = 'leased', lease_owner = $2,
+                     lease_expires_at = now() + make_interval(secs => $3),
+                     attempts = e.attempts + 1
+                 FROM picked
+                 WHERE e.id = picked.id
+                 RETURNING {COLUMNS}, e.id AS age_order
              )
-             UPDATE executions e
-             SET status = 'leased', lease_owner = $2,
-                 lease_expires_at = now() + make_interval(secs => $3),
-                 attempts = e.attempts + 1
-             FROM picked
-             WHERE e.id = picked.id
-             RETURNING {COLUMNS}"
+             -- UPDATE … RETURNING keeps no order; ids are time-ordered.
+             SELECT * FROM leased ORDER BY age_order"
         ))
         .await?;
     let rows = client
         .query(&statement, &[&limit, &worker, &duration.as_secs_f64()])
         .await?;
-    let mut leased: Vec<v1::LeasedExecution> = rows.iter().map(leased_from_row).collect();
-    // UPDATE … RETURNING keeps no order; ids are time-ordered.
-    leased.sort_by_cached_key(|leased| {
-        leased
-            .execution
-            .as_ref()
-            .and_then(|execution| ExecutionId::parse(&execution.wf_exec_id))
-            .map(|id| id.execution)
-    });
-    Ok(leased)
+    Ok(rows.iter().map(leased_from_row).collect())
 }
 
 /// Extends the unexpired leases `worker` holds among `wf_exec_ids`; returns the ids it
